@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh clone: `make run` and `make test`.
+# uv is bootstrapped from PyPI into .tools/ when it is not installed.
+
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: run test lint demo bench schemas test-containers sync clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+sync: .venv/.synced
+
+run: sync
+	$(PY) -m launcher
+
+test: sync
+	$(PY) -m pytest -q
+
+test-containers: sync
+	$(PY) -m pytest -q --containers tests/integration
+
+lint: sync
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+schemas: sync
+	$(PY) -m schemas.export
+
+demo: sync
+	$(PY) -m bench.demo
+
+bench: sync
+	$(PY) -m bench.run
+
+clean:
+	rm -rf .run

@@ -1,0 +1,27 @@
+"""Kafka header names of the contract and helpers to read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+CORRELATION_ID = "correlation-id"
+REPLY_TO = "reply-to"
+# Dead-letter headers, added to the original ones.
+DLQ_REASON = "dlq-reason"
+DLQ_TOPIC = "dlq-topic"
+DLQ_PARTITION = "dlq-partition"
+DLQ_OFFSET = "dlq-offset"
+
+Headers = list[tuple[str, bytes]]
+
+
+def header_map(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> dict[str, str]:
+    """Headers as text, whichever shape the client library handed them over in."""
+    if headers is None:
+        return {}
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {key: value.decode("utf-8", "replace") for key, value in items if value is not None}
+
+
+def encode(values: Mapping[str, str]) -> Headers:
+    return [(key, value.encode()) for key, value in values.items()]

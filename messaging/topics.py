@@ -1,0 +1,55 @@
+"""Topic names, the only place code gets them from; checked against topics.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TOPICS_FILE = Path(__file__).resolve().parent.parent / "topics.yaml"
+
+PAYMENT_REQUESTS = "payment-requests"
+MERCH_PAYMENT_EVENTS = "merch-payment-events"
+RIDE_EVENTS = "ride-events"
+METER_REQUESTS = "meter-requests"
+PROBE_REQUESTS = "probe-requests"
+DEAD_LETTERS = "dead-letters"
+
+REPLY_TOPIC_PREFIX = "replies."
+
+
+def reply_topic(instance: str) -> str:
+    """The reply topic of one ingress instance (`replies.{instance}` in topics.yaml)."""
+    return f"{REPLY_TOPIC_PREFIX}{instance}"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+
+
+@cache
+def _declarations() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(TOPICS_FILE.read_text())
+    return loaded
+
+
+def declared_topics() -> list[TopicSpec]:
+    """The fixed topics of topics.yaml (reply topics are per instance)."""
+    return [
+        TopicSpec(name=name, partitions=int(spec["partitions"]))
+        for name, spec in _declarations()["topics"].items()
+    ]
+
+
+def reply_topic_partitions() -> int:
+    return int(_declarations()["reply_topics"]["partitions"])
+
+
+def is_declared(topic: str) -> bool:
+    names = {spec.name for spec in declared_topics()}
+    return topic in names or topic.startswith(REPLY_TOPIC_PREFIX)

@@ -1,0 +1,1 @@
+"""Pydantic models of every Kafka message and HTTP body; no logic, no I/O."""
