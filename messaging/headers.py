@@ -15,12 +15,21 @@ DLQ_OFFSET = "dlq-offset"
 Headers = list[tuple[str, bytes]]
 
 
+def header_items(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None,
+) -> Iterable[tuple[str, bytes]]:
+    if headers is None:
+        return ()
+    return headers.items() if isinstance(headers, Mapping) else headers
+
+
 def header_map(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> dict[str, str]:
     """Headers as text, whichever shape the client library handed them over in."""
-    if headers is None:
-        return {}
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return {key: value.decode("utf-8", "replace") for key, value in items if value is not None}
+    return {
+        key: value.decode("utf-8", "replace")
+        for key, value in header_items(headers)
+        if value is not None
+    }
 
 
 def encode(values: Mapping[str, str]) -> Headers:

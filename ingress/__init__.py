@@ -1,0 +1,1 @@
+"""The thin HTTP ingress: validates, authenticates, publishes to Kafka, answers from replies."""

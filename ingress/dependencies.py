@@ -1,0 +1,31 @@
+"""FastAPI dependencies: the process-wide resources, typed for route signatures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ingress.database import Database
+from ingress.kafka_gateway import KafkaGateway
+from ingress.settings import IngressSettings
+
+
+def _gateway(request: Request) -> KafkaGateway:
+    gateway: KafkaGateway = request.app.state.gateway
+    return gateway
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def _settings(request: Request) -> IngressSettings:
+    settings: IngressSettings = request.app.state.settings
+    return settings
+
+
+GatewayDep = Annotated[KafkaGateway, Depends(_gateway)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+SettingsDep = Annotated[IngressSettings, Depends(_settings)]

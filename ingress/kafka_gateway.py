@@ -1,0 +1,188 @@
+"""Publishing to Kafka and request/reply over this instance's reply topic.
+
+Each ingress instance owns the topic `replies.<instance id>` and reads it by
+direct partition assignment (no consumer group, so no rebalance can take it
+away and readiness does not wait for a group join). A request carries
+`correlation-id` and `reply-to`; the processor answers on `reply-to`; the
+reply is matched to the waiting HTTP request by correlation id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from ingress.replies import PendingReplies
+from messaging import headers as h
+from messaging.topics import is_declared, reply_topic, reply_topic_partitions
+from schemas.envelope import Reply
+
+log = structlog.get_logger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not take the message in time; the caller should retry later."""
+
+
+class ReplyTimeout(Exception):
+    """The request was published but no reply came within the wait."""
+
+
+class KafkaGateway:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        instance_id: str,
+        *,
+        fetch_max_wait_ms: int = 5,
+        send_timeout_s: float = 1.5,
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self.reply_topic = reply_topic(instance_id)
+        self._fetch_max_wait_ms = fetch_max_wait_ms
+        self._send_timeout_s = send_timeout_s
+        self.pending = PendingReplies()
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._ensure_reply_topic()
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            linger_ms=0,
+            acks=1,
+            request_timeout_ms=int(self._send_timeout_s * 1000) + 500,
+            enable_idempotence=False,
+        )
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
+            request_timeout_ms=10_000,
+        )
+        await self._consumer.start()
+        partitions = [TopicPartition(self.reply_topic, p) for p in range(reply_topic_partitions())]
+        self._consumer.assign(partitions)
+        # Only replies to requests made from now on matter; fix the position
+        # before reporting ready so none of them can be skipped.
+        await self._consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await self._consumer.position(partition)
+        self._reader = asyncio.create_task(self._read_replies(), name="reply-reader")
+        log.info("reply_consumer_assigned", topic=self.reply_topic)
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self.pending.fail_all(ReplyTimeout("ingress is stopping"))
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        """Produce one message, or raise BrokerUnavailable within the send timeout."""
+        if not is_declared(topic):
+            raise ValueError(f"topic {topic!r} is not declared in topics.yaml")
+        if self._producer is None:
+            raise BrokerUnavailable("producer not started")
+        try:
+            async with asyncio.timeout(self._send_timeout_s):
+                await self._producer.send_and_wait(
+                    topic, value=value, key=key.encode(), headers=h.encode(headers)
+                )
+        except Exception as exc:
+            # A message still queued inside the client may be delivered later;
+            # every consumer of ours is idempotent, so a retry cannot double it.
+            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def request(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        *,
+        timeout_s: float,
+        correlation_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """Publish a request and wait for its reply; ReplyTimeout after `timeout_s`."""
+        correlation_id = correlation_id or uuid.uuid4().hex
+        future = self.pending.register(correlation_id)
+        try:
+            await self.publish(
+                topic,
+                key,
+                value,
+                {
+                    **(headers or {}),
+                    h.CORRELATION_ID: correlation_id,
+                    h.REPLY_TO: self.reply_topic,
+                },
+            )
+            try:
+                async with asyncio.timeout(timeout_s):
+                    return await future
+            except TimeoutError as exc:
+                raise ReplyTimeout(f"no reply within {timeout_s} s") from exc
+        finally:
+            self.pending.discard(correlation_id)
+
+    async def check(self, timeout_s: float) -> None:
+        """Raise unless the broker answers a metadata request within `timeout_s`."""
+        if self._producer is None:
+            raise BrokerUnavailable("producer not started")
+        async with asyncio.timeout(timeout_s):
+            await self._producer.client.fetch_all_metadata()
+
+    async def _read_replies(self) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reply_fetch_failed")
+                await asyncio.sleep(0.5)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._deliver(record.headers, record.value)
+
+    def _deliver(self, headers: object, value: bytes | None) -> None:
+        correlation_id = h.header_map(headers).get(h.CORRELATION_ID)  # type: ignore[arg-type]
+        if correlation_id is None or value is None:
+            log.warning("reply_without_correlation_id")
+            return
+        try:
+            reply = Reply.model_validate_json(value)
+        except ValueError:
+            log.warning("reply_unreadable", correlation_id=correlation_id)
+            reply = Reply.failure("invalid_reply", "The processor sent an unreadable reply.")
+        self.pending.resolve(correlation_id, reply)
+
+    async def _ensure_reply_topic(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        await admin.start()
+        try:
+            existing = await admin.list_topics()
+            if self.reply_topic not in existing:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(
+                        [NewTopic(self.reply_topic, reply_topic_partitions(), 1)]
+                    )
+        finally:
+            await admin.close()

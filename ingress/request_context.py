@@ -1,0 +1,85 @@
+"""Per-request context: the request id (X-Request-Id in and out), an access log line and metrics.
+
+A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from observability.logs import correlation_id_var
+
+log = structlog.get_logger("ingress.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests by handler and status", ["handler", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "HTTP response time by handler",
+    ["handler", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        token = correlation_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            handler = _handler_name(scope)
+            HTTP_REQUESTS.labels(handler, scope["method"], str(status)).inc()
+            HTTP_DURATION.labels(handler, scope["method"]).observe(elapsed)
+            if handler not in ("/metrics", "/ping"):
+                log.info(
+                    "http_request",
+                    method=scope["method"],
+                    handler=handler,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            correlation_id_var.reset(token)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == REQUEST_ID_HEADER and _VALID_REQUEST_ID.match(value):
+            return str(value.decode())
+    return None
+
+
+def _handler_name(scope: Scope) -> str:
+    # The route template, never the raw path: ids must not become label values.
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"

@@ -1,0 +1,27 @@
+"""Configuration of an ingress instance, parsed once at start from the environment."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngressSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    ingress_host: str = "127.0.0.1"
+    ingress_port: int = 8080
+    # Names this instance's reply topic; keep it stable across restarts.
+    ingress_instance_id: str = Field(
+        default_factory=lambda: f"ingress-{socket.gethostname()}", pattern=r"^[A-Za-z0-9._-]+$"
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_fetch_max_wait_ms: int = Field(default=5, ge=1, le=1000)
+    # Producing must fail fast when the broker is away: the contract wants a 503 within 2 s.
+    kafka_send_timeout_s: float = Field(default=1.5, gt=0, le=10)
+    database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
+    database_timeout_s: float = Field(default=1.5, gt=0, le=10)
+    probe_timeout_s: float = Field(default=5.0, gt=0)
+    log_level: str = "INFO"

@@ -1,0 +1,1 @@
+"""Logs and metrics conventions shared by every process of the system."""

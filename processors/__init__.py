@@ -1,0 +1,1 @@
+"""Faust processors: the business logic behind the ingress (payments, meters, probe)."""

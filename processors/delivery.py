@@ -1,0 +1,159 @@
+"""How a processor answers and what it does with a message it cannot handle.
+
+Every request that carries `reply-to` gets exactly one reply: the handler's
+result, or an error envelope. A message that cannot be parsed or handled goes
+to the dead-letter topic with the reason and its original headers, and the
+partition moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from messaging import headers as h
+from messaging.topics import DEAD_LETTERS, is_declared
+from observability.logs import correlation
+from schemas.envelope import Reply
+
+log = structlog.get_logger(__name__)
+
+DEAD_LETTERED = Counter(
+    "dead_letters_total", "Messages sent to the dead-letter topic", ["topic", "reason"]
+)
+REPLIES_SENT = Counter("replies_sent_total", "Replies produced to reply topics", ["outcome"])
+
+
+class Producer(Protocol):
+    """The part of a Kafka producer delivery needs (Faust's producer fits)."""
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One consumed record, reduced to what handlers and delivery need."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    @property
+    def correlation_id(self) -> str | None:
+        return h.header_map(self.headers).get(h.CORRELATION_ID)
+
+    @property
+    def reply_to(self) -> str | None:
+        return h.header_map(self.headers).get(h.REPLY_TO)
+
+
+class UnhandledMessage(Exception):
+    """Raised by a handler for a message it can never handle (it is dead-lettered)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Handler = Callable[[Incoming], Awaitable[Reply | None]]
+
+
+class Delivery:
+    def __init__(self, producer: Producer) -> None:
+        self._producer = producer
+
+    async def reply(self, reply_to: str, correlation_id: str, reply: Reply) -> None:
+        if not is_declared(reply_to):
+            log.warning("reply_to_undeclared_topic", reply_to=reply_to)
+            return
+        await self._producer.send_and_wait(
+            reply_to,
+            correlation_id.encode(),
+            reply.model_dump_json().encode(),
+            None,
+            None,
+            h.encode({h.CORRELATION_ID: correlation_id}),
+        )
+        REPLIES_SENT.labels("result" if reply.ok else "error").inc()
+
+    async def dead_letter(self, message: Incoming, reason: str) -> None:
+        extra = {
+            h.DLQ_REASON: reason[:1000],
+            h.DLQ_TOPIC: message.topic,
+            h.DLQ_PARTITION: str(message.partition),
+            h.DLQ_OFFSET: str(message.offset),
+        }
+        headers = [(k, v) for k, v in message.headers if not k.startswith("dlq-")]
+        await self._producer.send_and_wait(
+            DEAD_LETTERS, message.key, message.value, None, None, headers + h.encode(extra)
+        )
+        DEAD_LETTERED.labels(message.topic, reason.split(":", 1)[0]).inc()
+        log.warning(
+            "dead_lettered",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            reason=reason,
+        )
+
+    async def handle(self, message: Incoming, handler: Handler) -> None:
+        """Run `handler`; reply with what it returns; dead-letter what it cannot handle.
+
+        Never raises: one bad message must not stop its partition.
+        """
+        with correlation(message.correlation_id):
+            try:
+                reply = await handler(message)
+            except ValidationError as exc:
+                await self._reject(message, "invalid_message", _validation_summary(exc))
+                return
+            except UnhandledMessage as exc:
+                await self._reject(message, exc.code, exc.message)
+                return
+            except Exception as exc:
+                log.exception("handler_failed", topic=message.topic, offset=message.offset)
+                await self._reject(message, "handler_error", f"{type(exc).__name__}: {exc}")
+                return
+            if reply is not None:
+                await self._reply_to_sender(message, reply)
+
+    async def _reject(self, message: Incoming, code: str, detail: str) -> None:
+        try:
+            await self.dead_letter(message, f"{code}: {detail}")
+        except Exception:
+            log.exception("dead_letter_failed", topic=message.topic, offset=message.offset)
+        await self._reply_to_sender(
+            message, Reply.failure(code, "The request could not be processed.")
+        )
+
+    async def _reply_to_sender(self, message: Incoming, reply: Reply) -> None:
+        if message.reply_to is None or message.correlation_id is None:
+            return
+        try:
+            await self.reply(message.reply_to, message.correlation_id, reply)
+        except Exception:
+            # The ingress stops waiting at its own deadline; nothing else to do here.
+            log.exception("reply_failed", reply_to=message.reply_to)
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    )

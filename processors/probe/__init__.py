@@ -1,0 +1,1 @@
+"""The round-trip probe: proves ingress -> Kafka -> worker -> reply topic works."""

@@ -1,0 +1,26 @@
+"""Answers probe requests at once with the worker's name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging.topics import PROBE_REQUESTS
+from processors.app import app, incoming_from_event
+from processors.delivery import Incoming
+from schemas.envelope import Reply
+from schemas.probe import ProbeRequest, ProbeResult
+
+probe_requests = app.topic(PROBE_REQUESTS, internal=False)
+
+
+async def answer_probe(message: Incoming) -> Reply:
+    request = ProbeRequest.model_validate_json(message.value)
+    return Reply.success(
+        ProbeResult(sent_at=request.sent_at, worker=app.resources.settings.worker_id)
+    )
+
+
+@app.agent(probe_requests, isolated_partitions=True)
+async def probe(stream: Any) -> None:
+    async for event in stream.events():
+        await app.resources.delivery.handle(incoming_from_event(event), answer_probe)
