@@ -12,7 +12,7 @@ from ingress.database import Database
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import KafkaGateway
 from ingress.request_context import RequestContextMiddleware
-from ingress.routes import operations
+from ingress.routes import driver_meters, mobi, operations, ride_events
 from ingress.settings import IngressSettings
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,8 @@ def create_app(settings: IngressSettings, routers: list[APIRouter] | None = None
     app.state.database = database
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(operations.router)
+    for router in (operations.router, mobi.router, driver_meters.router, ride_events.router):
+        app.include_router(router)
     for router in routers or []:
         app.include_router(router)
     return app

@@ -8,10 +8,12 @@ from faust import Worker
 
 from observability.logs import configure_logging
 from processors.app import app, settings
+from processors.meters import agents as meter_agents
+from processors.payments import agents as payment_agents
 from processors.probe import agents as probe_agents
 from processors.web import register_pages
 
-AGENT_MODULES = (probe_agents,)
+AGENT_MODULES = (probe_agents, payment_agents, meter_agents)
 
 
 class QuietWorker(Worker):

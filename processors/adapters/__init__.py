@@ -1,0 +1,1 @@
+"""One module per peer; each maps the peer's errors to ours."""

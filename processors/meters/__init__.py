@@ -1,0 +1,1 @@
+"""Meters capability of the processors."""

@@ -1,0 +1,1 @@
+"""Payments capability of the processors."""
