@@ -1,4 +1,4 @@
-"""Status events the payments service (contractor-merch-payments) publishes."""
+"""The payments service (contractor-merch-payments): its status events and HTTP bodies."""
 
 from __future__ import annotations
 
