@@ -109,7 +109,7 @@ class ProcessorApp(faust.App):
 def create_app(settings: WorkerSettings) -> ProcessorApp:
     app = ProcessorApp(
         APP_ID,
-        broker=kafka_transport.broker_url(
+        broker=kafka_transport.broker_urls(
             settings.kafka_bootstrap_servers, settings.kafka_fetch_max_wait_ms
         ),
         value_serializer="raw",

@@ -35,11 +35,10 @@ class Transport(faust_aiokafka.Transport):
     Consumer = FastFetchConsumer
 
 
-def broker_url(bootstrap_servers: str, wait_ms: int) -> str:
-    """Register the transport and return the Faust broker URL that selects it."""
+def broker_urls(bootstrap_servers: str, wait_ms: int) -> list[str]:
+    """Register the transport and return the Faust broker URLs that select it."""
     global fetch_max_wait_ms
     fetch_max_wait_ms = wait_ms
     # Faust's registry resolves "module:Class" strings, not classes.
     drivers.TRANSPORTS[SCHEME] = f"{__name__}:Transport"
-    first, *rest = bootstrap_servers.split(",")
-    return ";".join([f"{SCHEME}://{first}", *rest])
+    return [f"{SCHEME}://{server.strip()}" for server in bootstrap_servers.split(",")]

@@ -1,0 +1,89 @@
+"""A processor always answers, and dead-letters what it cannot handle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging import headers as h
+from messaging.topics import DEAD_LETTERS, PROBE_REQUESTS
+from processors.delivery import Delivery, Incoming, UnhandledMessage
+from schemas.envelope import Reply
+from schemas.probe import ProbeRequest
+
+
+class RecordingProducer:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+    ) -> None:
+        self.sent.append({"topic": topic, "key": key, "value": value, "headers": dict(headers)})
+
+
+def _message(value: bytes, reply_to: str | None = "replies.test") -> Incoming:
+    headers = {h.CORRELATION_ID: "c-1"}
+    if reply_to:
+        headers[h.REPLY_TO] = reply_to
+    return Incoming(PROBE_REQUESTS, 3, 42, b"k", value, h.encode(headers))
+
+
+async def _echo(message: Incoming) -> Reply:
+    request = ProbeRequest.model_validate_json(message.value)
+    return Reply.success({"sent_at": request.sent_at.isoformat()})
+
+
+async def test_a_handled_request_is_answered_on_its_reply_topic() -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b'{"sent_at": "2026-11-22T10:00:00Z"}'), _echo)
+    [sent] = producer.sent
+    assert sent["topic"] == "replies.test"
+    assert sent["headers"][h.CORRELATION_ID] == b"c-1"
+    assert Reply.model_validate_json(sent["value"]).ok
+
+
+async def test_an_unparseable_message_is_dead_lettered_with_reason_and_original_headers() -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b"not json"), _echo)
+    dead, reply = producer.sent
+    assert dead["topic"] == DEAD_LETTERS
+    assert dead["value"] == b"not json" and dead["key"] == b"k"
+    assert dead["headers"][h.CORRELATION_ID] == b"c-1"
+    assert dead["headers"][h.DLQ_REASON].startswith(b"invalid_message")
+    assert dead["headers"][h.DLQ_TOPIC] == PROBE_REQUESTS.encode()
+    assert dead["headers"][h.DLQ_OFFSET] == b"42"
+    error = Reply.model_validate_json(reply["value"]).error
+    assert error is not None and error.code == "invalid_message"
+
+
+async def test_a_handler_crash_is_dead_lettered_and_answered_not_raised() -> None:
+    async def crash(_: Incoming) -> Reply:
+        raise RuntimeError("boom")
+
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b"{}"), crash)
+    assert [m["topic"] for m in producer.sent] == [DEAD_LETTERS, "replies.test"]
+    assert producer.sent[0]["headers"][h.DLQ_REASON].startswith(b"handler_error: RuntimeError")
+
+
+async def test_an_unhandled_message_without_reply_to_is_only_dead_lettered() -> None:
+    async def refuse(_: Incoming) -> Reply:
+        raise UnhandledMessage("unknown_command", "no such command")
+
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b"{}", reply_to=None), refuse)
+    assert [m["topic"] for m in producer.sent] == [DEAD_LETTERS]
+
+
+async def test_a_reply_to_an_undeclared_topic_is_not_sent() -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(
+        _message(b'{"sent_at": "2026-11-22T10:00:00Z"}', reply_to="elsewhere"), _echo
+    )
+    assert producer.sent == []
