@@ -1,0 +1,77 @@
+"""Create the system's topics (idempotent): those of topics.yaml plus the reply topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Sequence
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from messaging.topics import TopicSpec, declared_topics, reply_topic, reply_topic_partitions
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+def system_topics(ingress_instances: Iterable[str]) -> list[TopicSpec]:
+    """Every fixed topic, and the reply topic of each ingress instance."""
+    replies = [
+        TopicSpec(name=reply_topic(instance), partitions=reply_topic_partitions())
+        for instance in ingress_instances
+    ]
+    return [*declared_topics(), *replies]
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Sequence[TopicSpec], within: float = 30.0
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created.
+
+    Retries until the broker answers or `within` seconds pass (then raises TimeoutError).
+    """
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await _create_missing(bootstrap_servers, topics)
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"could not create topics on {bootstrap_servers} within {within:.0f} s: {exc!r}"
+                ) from exc
+            await asyncio.sleep(0.3)
+
+
+async def _create_missing(bootstrap_servers: str, topics: Sequence[TopicSpec]) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in topics if spec.name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [NewTopic(spec.name, spec.partitions, 1) for spec in missing], timeout_ms=10000
+        )
+        failed = [
+            f"{name}: {message or code}"
+            for name, code, message in _topic_errors(response)
+            if code not in (0, TOPIC_ALREADY_EXISTS)
+        ]
+        if failed:
+            raise KafkaError("topic creation failed: " + "; ".join(failed))
+        return [spec.name for spec in missing]
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
+    errors = getattr(response, "topic_errors", [])
+    result = []
+    for entry in errors:
+        name, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        result.append((str(name), int(code), message))
+    return result
