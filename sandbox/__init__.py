@@ -1,0 +1,1 @@
+"""Fake peers of the system (payments service, Monitex, order-core, ...) and a control API."""

@@ -1,0 +1,31 @@
+"""The peers the sandbox fakes; each name is also its URL prefix (`/<name>/...`)."""
+
+from __future__ import annotations
+
+CONTRACTOR_MERCH_PAYMENTS = "contractor-merch-payments"
+MONITEX = "monitex"
+ORDER_CORE = "order-core"
+FLEET_VEHICLES = "fleet-vehicles"
+DRIVER_PROFILES = "driver-profiles"
+PERSONAL = "personal"
+DRIVER_ORDERS_BUILDER = "driver-orders-builder"
+CLIENT_NOTIFY = "client-notify"
+
+PEER_SERVICES: tuple[str, ...] = (
+    CONTRACTOR_MERCH_PAYMENTS,
+    MONITEX,
+    ORDER_CORE,
+    FLEET_VEHICLES,
+    DRIVER_PROFILES,
+    PERSONAL,
+    DRIVER_ORDERS_BUILDER,
+    CLIENT_NOTIFY,
+)
+
+
+def split_peer_path(path: str) -> tuple[str, str] | None:
+    """`/monitex/v0.2/rides` -> (`monitex`, `/v0.2/rides`); None for non-peer paths."""
+    head, _, rest = path.lstrip("/").partition("/")
+    if head not in PEER_SERVICES:
+        return None
+    return head, "/" + rest

@@ -1,0 +1,26 @@
+"""Fake driver-orders-builder: changes to the driver's order in the Pro app (setcar)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from sandbox.context import SandboxDep
+
+router = APIRouter(prefix="/v1/setcar")
+
+
+class UpdateLite(BaseModel):
+    park_id: str = Field(min_length=1)
+    driver_profile_id: str = Field(min_length=1)
+    order_id: str = Field(min_length=1)
+    changes: dict[str, Any]
+
+
+@router.post("/update-lite")
+async def update_lite(body: UpdateLite, sandbox: SandboxDep) -> dict[str, Any]:
+    # The latest value of each changed field, per order (read at GET /_sandbox/orders/{id}).
+    sandbox.world.setcar.setdefault(body.order_id, {}).update(body.changes)
+    return {}

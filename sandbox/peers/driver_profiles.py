@@ -1,0 +1,36 @@
+"""Fake driver-profiles: a driver's identity documents, as ids into `personal`.
+
+Answer: `{"profiles": [{"park_driver_profile_id", "data": [{"type": "passport",
+"number_pd_id"}]}]}`; unknown drivers are left out, a driver without a
+document has `data: []`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from sandbox.context import SandboxDep
+
+router = APIRouter(prefix="/v1/identity-docs")
+
+
+class RetrieveIdentityDocs(BaseModel):
+    park_driver_profile_ids: list[str]
+
+
+@router.post("/retrieve_by_park_driver_profile_id")
+async def retrieve(body: RetrieveIdentityDocs, sandbox: SandboxDep) -> dict[str, Any]:
+    by_id = {f"{d.park_id}_{d.driver_profile_id}": d for d in sandbox.world.drivers.values()}
+    profiles = []
+    for wanted in body.park_driver_profile_ids:
+        driver = by_id.get(wanted)
+        if driver is None:
+            continue
+        docs = []
+        if driver.number_pd_id is not None:
+            docs.append({"type": "passport", "number_pd_id": driver.number_pd_id})
+        profiles.append({"park_driver_profile_id": wanted, "data": docs})
+    return {"profiles": profiles}

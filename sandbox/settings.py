@@ -1,0 +1,29 @@
+"""The sandbox's configuration, read once from the environment (or `.env`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=8081, ge=1, le=65535)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    monitex_api_key: str = "dev-monitex-key"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    # An injected `timeout` fault hangs this long before answering 504, so the
+    # caller's own timeout fires first.
+    sandbox_fault_timeout_seconds: float = Field(default=30.0, ge=0)
+    # An injected `slow` fault delays the answer this long, then serves normally.
+    sandbox_fault_slow_seconds: float = Field(default=1.5, ge=0)
+    # The journal keeps this many latest calls (older ones are dropped).
+    sandbox_journal_limit: int = Field(default=200_000, ge=1)
+    # A driver whose acceptance mode is `reject` declines this long after the
+    # payment was created (0: declined in the create answer itself).
+    sandbox_reject_delay_seconds: float = Field(default=0.5, ge=0)
