@@ -119,7 +119,14 @@ class ChildProcess:
         self._spawned.set()  # release restart() callers
         proc = self._proc
         if proc is not None and proc.returncode is None:
+            began = time.monotonic()
             await self._terminate(proc, self.spec.stop_grace if grace is None else grace)
+            self._log.info(
+                "process stopped",
+                process=self.name,
+                exit_code=proc.returncode,
+                took_s=round(time.monotonic() - began, 2),
+            )
         if self._supervisor is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor

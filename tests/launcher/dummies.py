@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DUMMY_CHILD = Path(__file__).with_name("dummy_child.py")
 
@@ -15,7 +16,7 @@ def dummy(*args: str) -> list[str]:
     return [sys.executable, str(DUMMY_CHILD), *args]
 
 
-def dummy_commands() -> dict[str, list[str]]:
+def dummy_commands() -> dict[str, Any]:
     """StackConfig command fields that run dummies instead of the real processes."""
     return {
         "ingress_command": dummy("INGRESS_PORT"),

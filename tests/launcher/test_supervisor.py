@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-import psutil
+import psutil  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from launcher.logs import Log, OutputSink
@@ -46,7 +46,7 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 
 def gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 
