@@ -1,0 +1,107 @@
+"""The system heals from broker pauses, broker deaths and killed workers with nobody acting.
+
+These tests break their own stack on purpose, so they do not share the session's.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import RunningStack, probe, start_stack, wait_for
+
+
+@pytest.fixture(scope="module")
+def fragile_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = start_stack(Path(tmp_path_factory.mktemp("fragile")), workers=1)
+    try:
+        yield running
+    finally:
+        running.local.stop()
+
+
+def _serving(url: str) -> bool:
+    try:
+        return probe(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _timed_probe(url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    try:
+        status = probe(url, timeout=30).status_code
+    except httpx.HTTPError:
+        status = -1
+    return status, time.monotonic() - started
+
+
+def test_a_paused_broker_gives_quick_503s_and_service_returns_after(
+    fragile_stack: RunningStack,
+) -> None:
+    url = fragile_stack.ingress_url
+    assert _serving(url)
+    in_flight: list[tuple[int, float]] = []
+    threads = [
+        threading.Thread(target=lambda: in_flight.append(_timed_probe(url))) for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    fragile_stack.signal("broker", signal.SIGSTOP)
+    paused_at = time.monotonic()
+    try:
+        during = [_timed_probe(url) for _ in range(3)]
+        for status, elapsed in during:
+            assert status == 503, during
+            assert elapsed < 2.0, during
+        time.sleep(max(0.0, 20 - (time.monotonic() - paused_at)))
+    finally:
+        fragile_stack.signal("broker", signal.SIGCONT)
+    resumed_at = time.monotonic()
+    for thread in threads:
+        thread.join(30)
+    # Accepted before the pause: answered, or refused, never left hanging.
+    assert len(in_flight) == 5 and all(status in (200, 503, 504) for status, _ in in_flight)
+    wait_for(lambda: _serving(url), timeout=30, what="service after the pause")
+    assert time.monotonic() - resumed_at < 30
+    assert fragile_stack.local.broker_recoveries == 0  # nothing was restarted for a pause
+
+
+def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
+    fragile_stack: RunningStack,
+) -> None:
+    url = fragile_stack.ingress_url
+    wait_for(lambda: _serving(url), timeout=30, what="service before the kill")
+    restarts_before = fragile_stack.local.restarts("worker-1")
+    killed = fragile_stack.kill_worker("worker-1")
+    killed_at = time.monotonic()
+    wait_for(
+        lambda: fragile_stack.pids.get("worker-1") not in (None, killed),
+        timeout=10,
+        what="the worker's restart",
+    )
+    assert fragile_stack.local.restarts("worker-1") == restarts_before + 1
+    # Probes spread over all partitions: every one of them must be served again.
+    wait_for(
+        lambda: all(_serving(url) for _ in range(16)), timeout=30, what="all partitions served"
+    )
+    assert time.monotonic() - killed_at < 30
+
+
+def test_a_dead_broker_is_brought_back_with_its_topics_and_service_resumes(
+    fragile_stack: RunningStack,
+) -> None:
+    url = fragile_stack.ingress_url
+    wait_for(lambda: _serving(url), timeout=30, what="service before the broker dies")
+    recoveries = fragile_stack.local.broker_recoveries
+    fragile_stack.signal("broker", signal.SIGKILL)
+    died_at = time.monotonic()
+    wait_for(lambda: _serving(url), timeout=60, interval=0.5, what="service after broker death")
+    assert time.monotonic() - died_at < 60
+    assert fragile_stack.local.broker_recoveries == recoveries + 1
