@@ -54,6 +54,10 @@ class RunLock:
         handle.flush()
         self._file = handle
 
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
     def release(self) -> None:
         if self._file is not None:
             with contextlib.suppress(OSError):

@@ -303,8 +303,9 @@ class Stack:
                 await asyncio.gather(*(child.stop(grace) for child in phase))
         infra = [self.children[name] for name in ("broker", "postgres") if name in self.children]
         await asyncio.gather(*(child.stop(min(child.spec.stop_grace, 4.0)) for child in infra))
-        self._pid_record.clear()
-        self._run_lock.release()
+        if self._run_lock.held:  # never touch the record of another, live launcher
+            self._pid_record.clear()
+            self._run_lock.release()
         if self.children:
             self.log.info("stopped", took_s=round(time.monotonic() - began, 2))
 

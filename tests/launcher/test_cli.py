@@ -189,3 +189,18 @@ def test_port_in_use_is_named_and_nothing_starts(
     assert f"port {fields['ingress_ports'][0]} for ingress-1 is already in use" in error["error"]
     assert launcher.event("process started") is None
     assert is_port_free(fields["broker_port"])
+
+
+def test_second_launcher_on_the_same_run_dir_refuses_and_leaves_the_first_alone(
+    tmp_path: Path, launchers: Callable[[dict[str, Any]], Launcher]
+) -> None:
+    fields = launcher_fields(tmp_path / "run")
+    first = launchers(fields)
+    pids: dict[str, int] = first.wait_for("stack started")["pids"]
+    second = launchers({**launcher_fields(tmp_path / "run"), "run_dir": fields["run_dir"]})
+    assert second.proc.wait(15) == 1
+    error = second.event("cannot start")
+    assert error is not None and "another launcher" in error["error"]
+    assert (tmp_path / "run" / "launcher.pids").exists()
+    assert all(alive(pid) for pid in pids.values())
+    assert first.stop(signal.SIGINT) == 0

@@ -7,6 +7,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from launcher.migrate import apply_migrations, ensure_database
-from launcher.stack import LocalStack, StackConfig
+from launcher.stack import PROJECT_ROOT, LocalStack, StackConfig
 from messaging.topics import declared_topics, reply_topic
 from tests.launcher.dummies import dummy_commands, wait_until
 
@@ -177,3 +179,18 @@ async def test_killed_broker_comes_back_with_topics_and_fresh_clients(
     assert await round_trip(stack.bootstrap_servers, "ride-events")
     events = [event["event"] for event in launcher_events(output)]
     assert "broker recovered" in events
+
+
+def test_migrate_runs_alone_from_the_command_line(stack: LocalStack) -> None:
+    url = stack.database_url.rsplit("/", 1)[0] + f"/cli_{uuid.uuid4().hex[:8]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "launcher.migrate"],
+        env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = [json.loads(line)["event"] for line in result.stdout.splitlines()]
+    assert events == ["database created", "migration applied", "migrations up to date"]
