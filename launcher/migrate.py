@@ -122,7 +122,8 @@ async def ensure_database(database_url: str) -> bool:
     return True
 
 
-async def _main(database_url: str, log: Log) -> int:
+async def run_migrations(database_url: str, log: Log) -> int:
+    """Create the database if missing and apply pending migrations; the exit status."""
     try:
         if await ensure_database(database_url):
             log.info("database created", database_url=redact_url(database_url))
@@ -137,7 +138,7 @@ async def _main(database_url: str, log: Log) -> int:
 def main() -> int:
     log = Log(OutputSink(prefixed=False), process="migrate")
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    return asyncio.run(_main(database_url, log))
+    return asyncio.run(run_migrations(database_url, log))
 
 
 if __name__ == "__main__":

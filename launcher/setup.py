@@ -1,0 +1,36 @@
+"""`python -m launcher.setup`: topics and migrations on an existing broker and database.
+
+The one-shot job of `compose.yaml` (and of any deployment): everything `make run`
+prepares, without starting anything. Ingress reply topics are created by each
+ingress at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from launcher.kafka_topics import ensure_topics, system_topics
+from launcher.logs import Log, OutputSink
+from launcher.migrate import run_migrations
+
+DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
+
+
+async def _setup(bootstrap_servers: str, database_url: str, log: Log) -> int:
+    created = await ensure_topics(bootstrap_servers, system_topics([]), within=120.0)
+    log.info("topics ready", bootstrap_servers=bootstrap_servers, created=created)
+    return await run_migrations(database_url, log)
+
+
+def main() -> int:
+    log = Log(OutputSink(prefixed=False), process="setup")
+    bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP_SERVERS
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    return asyncio.run(_setup(bootstrap_servers, database_url, log))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""compose.yaml runs the same system; Docker is not here, so check what reading can."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def test_every_service_command_is_a_module_of_this_project() -> None:
+    for name, service in _compose()["services"].items():
+        command = service.get("command")
+        if command is None:
+            continue
+        assert command[:2] == ["python", "-m"], name
+        module = command[2]
+        assert importlib.util.find_spec(module) is not None, f"{name}: no module {module}"
+        if "." not in module:
+            assert (ROOT / module / "__main__.py").exists(), f"{name}: {module} is not runnable"
+
+
+def test_runs_apache_kafka_postgres_two_ingresses_and_two_workers() -> None:
+    services = _compose()["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["postgres"]["image"].startswith("postgres")
+    commands = [" ".join(s.get("command", [])) for s in services.values()]
+    assert commands.count("python -m ingress") == 2
+    assert commands.count("python -m processors") == 2
+
+
+def test_each_ingress_and_worker_has_its_own_identity() -> None:
+    services = _compose()["services"]
+    ingress_ids = {
+        s["environment"]["INGRESS_INSTANCE_ID"]
+        for s in services.values()
+        if s.get("command") == ["python", "-m", "ingress"]
+    }
+    worker_ids = {
+        s["environment"]["WORKER_ID"]
+        for s in services.values()
+        if s.get("command") == ["python", "-m", "processors"]
+    }
+    assert len(ingress_ids) == 2 and len(worker_ids) == 2
+
+
+def test_apps_wait_for_setup_which_waits_for_kafka_and_postgres() -> None:
+    services = _compose()["services"]
+    assert set(services["setup"]["depends_on"]) == {"kafka", "postgres"}
+    for name, service in services.items():
+        if name not in {"kafka", "postgres", "setup"}:
+            assert "setup" in service["depends_on"], name
