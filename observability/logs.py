@@ -64,6 +64,12 @@ def configure_logging(process: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    # aiokafka is chatty at INFO while the broker is away; our own lines say it once.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
 
 
 @contextmanager

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uvicorn
 
+from observability.logs import configure_logging
 from sandbox.app import create_app
-from sandbox.logs import configure_logging
 from sandbox.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging("sandbox", settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.sandbox_host,
