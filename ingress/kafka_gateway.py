@@ -21,6 +21,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from ingress.replies import PendingReplies
 from messaging import headers as h
 from messaging.topics import is_declared, reply_topic, reply_topic_partitions
+from observability.logs import correlation_id_var
 from schemas.envelope import Reply
 
 log = structlog.get_logger(__name__)
@@ -119,7 +120,9 @@ class KafkaGateway:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """Publish a request and wait for its reply; ReplyTimeout after `timeout_s`."""
-        correlation_id = correlation_id or uuid.uuid4().hex
+        correlation_id = self._unique(
+            correlation_id or correlation_id_var.get() or uuid.uuid4().hex
+        )
         future = self.pending.register(correlation_id)
         try:
             await self.publish(
@@ -139,6 +142,12 @@ class KafkaGateway:
                 raise ReplyTimeout(f"no reply within {timeout_s} s") from exc
         finally:
             self.pending.discard(correlation_id)
+
+    def _unique(self, correlation_id: str) -> str:
+        """The caller's id, suffixed when a request with the same id is already waiting."""
+        if not self.pending.is_waiting(correlation_id):
+            return correlation_id
+        return f"{correlation_id}~{uuid.uuid4().hex[:8]}"
 
     async def check(self, timeout_s: float) -> None:
         """Raise unless the broker answers a metadata request within `timeout_s`."""

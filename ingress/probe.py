@@ -14,16 +14,14 @@ from schemas.probe import ProbeRequest, ProbeResult
 
 async def probe_round_trip(gateway: KafkaGateway, timeout_s: float) -> tuple[ProbeResult, float]:
     """The worker that answered and the round trip in milliseconds."""
-    correlation_id = uuid.uuid4().hex
     started = time.perf_counter()
     request = ProbeRequest(sent_at=datetime.now(UTC))
     try:
         reply = await gateway.request(
             PROBE_REQUESTS,
-            correlation_id,
+            uuid.uuid4().hex,
             request.model_dump_json().encode(),
             timeout_s=timeout_s,
-            correlation_id=correlation_id,
         )
     except BrokerUnavailable as exc:
         raise ApiError.unavailable("The broker is unavailable.") from exc

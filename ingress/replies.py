@@ -30,6 +30,9 @@ class PendingReplies:
     def __len__(self) -> int:
         return len(self._waiting)
 
+    def is_waiting(self, correlation_id: str) -> bool:
+        return correlation_id in self._waiting
+
     def register(self, correlation_id: str) -> asyncio.Future[Reply]:
         if correlation_id in self._waiting:
             raise ValueError(f"correlation id {correlation_id!r} is already waiting")

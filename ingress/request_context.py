@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.logs import correlation_id_var
+from observability.metrics import WindowedMax
 
 log = structlog.get_logger("ingress.access")
 
@@ -28,6 +29,9 @@ HTTP_DURATION = Histogram(
     "HTTP response time by handler",
     ["handler", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+HTTP_DURATION_MAX = WindowedMax(
+    "http_request_duration_max_seconds", "Slowest HTTP response by handler", ["handler", "method"]
 )
 
 
@@ -60,6 +64,7 @@ class RequestContextMiddleware:
             handler = _handler_name(scope)
             HTTP_REQUESTS.labels(handler, scope["method"], str(status)).inc()
             HTTP_DURATION.labels(handler, scope["method"]).observe(elapsed)
+            HTTP_DURATION_MAX.observe((handler, scope["method"]), elapsed)
             if handler not in ("/metrics", "/ping"):
                 log.info(
                     "http_request",

@@ -8,6 +8,7 @@ from faust import Worker
 
 from observability.logs import configure_logging
 from processors.app import app, settings
+from processors.kafka_lag import register_consumer_lag
 from processors.meters import agents as meter_agents
 from processors.payments import agents as payment_agents
 from processors.probe import agents as probe_agents
@@ -26,6 +27,7 @@ class QuietWorker(Worker):
 def main() -> None:
     configure_logging(settings.worker_id, settings.log_level)
     register_pages(app)
+    register_consumer_lag(app)
     worker = QuietWorker(
         app,
         loglevel=settings.log_level,

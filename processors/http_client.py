@@ -9,7 +9,19 @@ from __future__ import annotations
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from observability.logs import correlation_id_var
+
 DEFAULT_TIMEOUT_S = 5.0
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+async def _propagate_correlation_id(request: httpx.Request) -> None:
+    # Peers log the id, so one search shows a request's whole path.
+    correlation_id = correlation_id_var.get()
+    if correlation_id is not None and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = correlation_id
 
 
 def build_http_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.AsyncClient:
@@ -18,4 +30,5 @@ def build_http_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.AsyncClient
         transport=AiohttpTransport(limits=limits, trust_env=False),
         timeout=httpx.Timeout(timeout_s),
         trust_env=False,
+        event_hooks={"request": [_propagate_correlation_id]},
     )
