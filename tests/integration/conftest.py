@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from launcher.stack import LocalStack, StackConfig
+from tests.integration.containers import ExternalServices, running_containers
 
 # Short timeouts so the tests that wait for them finish quickly; each domain
 # adds what it needs here (one stack serves all).
@@ -89,14 +90,25 @@ class RunningStack:
 
 
 def start_stack(
-    run_dir: Path, *, ingresses: int = 1, workers: int = 1, env: dict[str, str] | None = None
+    run_dir: Path,
+    *,
+    ingresses: int = 1,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    external: ExternalServices | None = None,
 ) -> RunningStack:
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "system.log"
     output = log_path.open("a", buffering=1)
     merged = {**STACK_ENV, **(env or {})}
     config = StackConfig.for_tests(
-        run_dir, ingresses=ingresses, workers=workers, extra_env=merged, output=output
+        run_dir,
+        ingresses=ingresses,
+        workers=workers,
+        extra_env=merged,
+        output=output,
+        external_bootstrap_servers=external.bootstrap_servers if external else None,
+        external_database_url=external.database_url if external else None,
     )
     local = LocalStack(config).start()
     running = RunningStack(local, log_path, merged)
@@ -105,8 +117,22 @@ def start_stack(
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("stack"), ingresses=2, workers=1)
+def external_services(request: pytest.FixtureRequest) -> Iterator[ExternalServices | None]:
+    """Containers with `--containers`, else None (the stack embeds broker and database)."""
+    if not request.config.getoption("--containers"):
+        yield None
+        return
+    with running_containers() as services:
+        yield services
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, external_services: ExternalServices | None
+) -> Iterator[RunningStack]:
+    running = start_stack(
+        tmp_path_factory.mktemp("stack"), ingresses=2, workers=1, external=external_services
+    )
     try:
         yield running
     finally:
