@@ -57,5 +57,26 @@ def test_apps_wait_for_setup_which_waits_for_kafka_and_postgres() -> None:
     services = _compose()["services"]
     assert set(services["setup"]["depends_on"]) == {"kafka", "postgres"}
     for name, service in services.items():
-        if name not in {"kafka", "postgres", "setup"}:
+        if name not in {"kafka", "postgres", "setup", "prometheus", "grafana"}:
             assert "setup" in service["depends_on"], name
+
+
+def test_prometheus_scrapes_every_ingress_and_worker_on_its_port() -> None:
+    services = _compose()["services"]
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    expected = set()
+    for name, service in services.items():
+        env = service.get("environment", {})
+        if service.get("command") == ["python", "-m", "ingress"]:
+            expected.add(f"{name}:{env['INGRESS_PORT']}")
+        if service.get("command") == ["python", "-m", "processors"]:
+            expected.add(f"{name}:{env['WORKER_WEB_PORT']}")
+    assert targets == expected
+    mounted = " ".join(services["prometheus"]["volumes"])
+    assert "deploy/prometheus/prometheus.yml" in mounted
