@@ -38,7 +38,8 @@ demo: sync
 	$(PY) -m bench.demo
 
 bench: sync
-	$(PY) -m bench.run
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf .run

@@ -10,6 +10,7 @@ import argparse
 import os
 import platform
 
+from bench.scenarios import SCENARIOS
 from bench.wrk import LoadResult, run_wrk
 
 HEADER = "  conc      rps   p50 ms   p95 ms   p99 ms   max ms  errors"
@@ -36,8 +37,9 @@ def main() -> None:
     parser.add_argument("-c", "--concurrency", type=int, action="append")
     args = parser.parse_args()
     levels = args.concurrency or [1, 32]
-    run_wrk(f"{args.url}/internal/v1/probe", 4, 3)  # warm-up, not reported
-    results = [run_wrk(f"{args.url}/internal/v1/probe", c, args.seconds) for c in levels]
+    lua = SCENARIOS["probe"].script()
+    run_wrk(f"{args.url}/internal/v1/probe", 4, 3, lua)  # warm-up, not reported
+    results = [run_wrk(f"{args.url}/internal/v1/probe", c, args.seconds, lua) for c in levels]
     print_table(f"probe round trip, {args.seconds} s each; machine: {machine()}", results)
 
 

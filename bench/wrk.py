@@ -13,20 +13,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# Each request a POST; the id lets scripts make every request distinct.
-POST_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = "{}"
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\\n",
-    summary.requests, summary.duration, summary.errors.status + summary.errors.connect
-      + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max, latency.mean, latency.min))
-end
-"""
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -51,7 +37,7 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(url: str, concurrency: int, seconds: int, lua: str = POST_SCRIPT) -> LoadResult:
+def run_wrk(url: str, concurrency: int, seconds: int, lua: str) -> LoadResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:

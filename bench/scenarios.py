@@ -1,0 +1,229 @@
+"""What `make bench` drives: each scenario an endpoint, a wrk Lua script and its setup.
+
+Every request that must be distinct (a new transaction, a new ride event) gets
+its own id from the Lua script, prefixed by the run so runs never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+PARTNER_KEY = "dev-mobi-key"
+BENCH_QR = "bench-qr-code"
+BENCH_PARK, BENCH_DRIVER, BENCH_CAR = "bench-park", "bench-driver", "bench-car"
+FINISH_ORDERS = 200
+
+_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, summary.errors.status + summary.errors.connect
+      + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.max, latency.mean, latency.min))
+end
+"""
+
+
+def _lua(body: str) -> str:
+    return body + _DONE
+
+
+def _counter_request(method: str, headers: dict[str, str], body_format: str) -> str:
+    """A Lua `request` that formats the body with a fresh counter (and the run prefix)."""
+    header_lines = "\n".join(
+        f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()
+    )
+    return _lua(
+        f"""
+wrk.method = "{method}"
+wrk.headers["Content-Type"] = "application/json"
+{header_lines}
+local counter = 0
+math.randomseed(os.time())
+local thread_salt = math.random(1, 1000000000)
+request = function()
+  counter = counter + 1
+  local n = thread_salt * 100000 + counter
+  return wrk.format(nil, nil, nil, string.format([[{body_format}]], n, n))
+end
+"""
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    lua: str
+    setup: Callable[[str, str], None] | None = None
+
+    def script(self) -> str:
+        return self.lua.replace("{prefix}", uuid.uuid4().hex[:8])
+
+
+def _post_static(body: str, headers: dict[str, str] | None = None) -> str:
+    header_lines = "\n".join(
+        f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items()
+    )
+    return _lua(
+        f"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{header_lines}
+wrk.body = [[{body}]]
+"""
+    )
+
+
+def _setup_payments_driver(ingress_url: str, sandbox_url: str) -> None:
+    httpx.post(
+        f"{sandbox_url}/_sandbox/drivers",
+        json={
+            "park_id": BENCH_PARK,
+            "driver_profile_id": BENCH_DRIVER,
+            "balance": 10**15,
+            "currency": "RUB",
+            "qr_code": BENCH_QR,
+            "acceptance": "auto",
+            "id_number": "BENCH000000",
+            "car_id": BENCH_CAR,
+            "permit_number": "BENCH-PERMIT",
+            "blocked": False,
+        },
+        timeout=10,
+    ).raise_for_status()
+
+
+def _authorize_body(transaction: str) -> str:
+    return json.dumps(
+        {
+            "transaction_id": "%TX%",
+            "qr_code": BENCH_QR,
+            "amount": 100,
+            "currency": "RUB",
+            "merchant": {"id": "bench-shop", "name": "Bench shop", "mcc": "5411"},
+        }
+    ).replace('"%TX%"', transaction)
+
+
+def _setup_repeated_authorize(ingress_url: str, sandbox_url: str) -> None:
+    _setup_payments_driver(ingress_url, sandbox_url)
+    httpx.post(
+        f"{ingress_url}/mobi/v1/payments",
+        content=_authorize_body(str(REPEATED_TRANSACTION)),
+        headers={"Authorization": f"Bearer {PARTNER_KEY}", "Content-Type": "application/json"},
+        timeout=30,
+    ).raise_for_status()
+
+
+REPEATED_TRANSACTION = int(time.time() * 1000) % 10**12 + 10**12
+
+
+def _ride_event_body(event: str, order_id: str) -> str:
+    return json.dumps(
+        {
+            "event_id": "%EV%",
+            "event": event,
+            "order_id": order_id,
+            "occurred_at": "2026-11-22T10:00:00Z",
+            "country": "ISR",
+            "park_id": BENCH_PARK,
+            "driver_profile_id": BENCH_DRIVER,
+            "price": 48.5,
+            "currency": "ILS",
+        }
+    )
+
+
+def _setup_finish_orders(ingress_url: str, sandbox_url: str) -> None:
+    _setup_payments_driver(ingress_url, sandbox_url)
+    with httpx.Client(timeout=30) as client:
+        for n in range(FINISH_ORDERS):
+            order_id = f"bench-finish-{n}"
+            client.post(
+                f"{sandbox_url}/_sandbox/orders",
+                json={
+                    "order_id": order_id,
+                    "park_id": BENCH_PARK,
+                    "driver_profile_id": BENCH_DRIVER,
+                    "car_id": BENCH_CAR,
+                    "country": "ISR",
+                    "price": 48.5,
+                    "meter_price": 52.3,
+                },
+            ).raise_for_status()
+            body = _ride_event_body("ride_started", order_id).replace("%EV%", f"start-{order_id}")
+            client.post(
+                f"{ingress_url}/internal/v1/ride-events",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            ).raise_for_status()
+        deadline = time.monotonic() + 60
+        last = f"bench-finish-{FINISH_ORDERS - 1}"
+        while time.monotonic() < deadline:
+            state = client.get(f"{sandbox_url}/_sandbox/orders/{last}").json()
+            if state.get("document", {}).get("external_meter_ride_id"):
+                return
+            time.sleep(0.5)
+        raise RuntimeError("the meter rides for the finish-ride benchmark did not start")
+
+
+_FINISH_SCRIPT = _lua(
+    f"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-YaTaxi-Park-Id"] = "{BENCH_PARK}"
+wrk.headers["X-YaTaxi-Driver-Profile-Id"] = "{BENCH_DRIVER}"
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format([[{{"order_id": "bench-finish-%d", "price": 48.5}}]],
+    counter % {FINISH_ORDERS})
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    "ping": Scenario("ping", "/ping", _lua('wrk.method = "GET"\n')),
+    "probe": Scenario("probe", "/internal/v1/probe", _post_static("{}")),
+    "authorize": Scenario(
+        "authorize",
+        "/mobi/v1/payments",
+        _counter_request("POST", {"Authorization": f"Bearer {PARTNER_KEY}"}, _authorize_body("%d")),
+        _setup_payments_driver,
+    ),
+    "authorize-repeat": Scenario(
+        "authorize-repeat",
+        "/mobi/v1/payments",
+        _post_static(
+            _authorize_body(str(REPEATED_TRANSACTION)),
+            {"Authorization": f"Bearer {PARTNER_KEY}"},
+        ),
+        _setup_repeated_authorize,
+    ),
+    "finish-ride": Scenario(
+        "finish-ride",
+        "/driver/v1/meters-integration-api/finish-ride",
+        _FINISH_SCRIPT,
+        _setup_finish_orders,
+    ),
+    "ride-started": Scenario(
+        "ride-started",
+        "/internal/v1/ride-events",
+        _counter_request(
+            "POST",
+            {},
+            _ride_event_body("ride_started", "bench-start-{prefix}-%d").replace(
+                '"%EV%"', '"bench-ev-{prefix}-%d"'
+            ),
+        ),
+        _setup_payments_driver,
+    ),
+}
