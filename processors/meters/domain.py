@@ -1,0 +1,143 @@
+"""The meters capability's rules, pure: who gets a meter, the states of an order's
+meter ride, and what each failing step of a start requires (contract 3.2)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Literal
+
+from schemas.rides import RideEvent
+
+# Countries whose cars carry smart meters, and the currency their meters count in.
+METER_CURRENCY_BY_COUNTRY: dict[str, str] = {"ISR": "ILS"}
+ISRAEL = "ISR"
+
+
+class MeterState(StrEnum):
+    """Where an order's meter ride is; `starting` while a start is under way."""
+
+    STARTING = "starting"
+    STARTED = "started"
+    FAILED = "failed"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class StartStep(StrEnum):
+    """The steps of a meter start, in order; a failed start records the one that failed."""
+
+    ORDER_CORE_READ = "order_core_read"
+    FLEET_VEHICLES = "fleet_vehicles"
+    DRIVER_PROFILES = "driver_profiles"
+    PERSONAL = "personal"
+    METER_START = "meter_start"
+    ORDER_CORE_WRITE = "order_core_write"
+    DRIVER_ORDERS_BUILDER = "driver_orders_builder"
+
+
+class SkipReason(StrEnum):
+    """Why a ride event changed nothing (a metric label)."""
+
+    COUNTRY = "country"  # not a meter country
+    ROLLOUT = "rollout"  # the driver is outside METERS_ROLLOUT
+    ALREADY_HANDLED = "already_handled"  # a repeated or redelivered ride_started
+    NO_METER_RIDE = "no_meter_ride"  # a cancel for an order without a running meter ride
+
+
+@dataclass(frozen=True)
+class FailurePlan:
+    """What to do after a step failed: the driver's fallback, and whether to
+    cancel the meter ride that was already started."""
+
+    fallback: bool
+    cancel_meter_ride: bool = False
+
+
+# The failure table of contract 3.2. "fallback" = setcar is_external_meter_run=false
+# plus a push, so the driver enters the price by hand.
+FAILURE_PLANS: dict[StartStep, FailurePlan] = {
+    StartStep.ORDER_CORE_READ: FailurePlan(fallback=False),
+    StartStep.FLEET_VEHICLES: FailurePlan(fallback=True),
+    StartStep.DRIVER_PROFILES: FailurePlan(fallback=True),
+    StartStep.PERSONAL: FailurePlan(fallback=True),
+    StartStep.METER_START: FailurePlan(fallback=True),
+    StartStep.ORDER_CORE_WRITE: FailurePlan(fallback=True, cancel_meter_ride=True),
+    StartStep.DRIVER_ORDERS_BUILDER: FailurePlan(fallback=False),
+}
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def minor_units_text(self) -> str:
+        """The amount with two decimals, as meters show it (`48.50`)."""
+        return str(self.amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+RolloutMode = Literal["none", "all", "percent", "drivers"]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Which drivers get the smart meter: `none`, `all`, a stable `percent` of
+    drivers, or a list of `drivers` (driver_profile_id or park_id_driver_profile_id)."""
+
+    mode: RolloutMode
+    percent: int = 0
+    drivers: frozenset[str] = field(default_factory=frozenset)
+
+    def enables(self, park_id: str, driver_profile_id: str) -> bool:
+        if self.mode == "all":
+            return True
+        if self.mode == "percent":
+            return rollout_bucket(driver_profile_id) < self.percent
+        if self.mode == "drivers":
+            return (
+                driver_profile_id in self.drivers
+                or f"{park_id}_{driver_profile_id}" in self.drivers
+            )
+        return False
+
+
+def rollout_bucket(driver_profile_id: str) -> int:
+    """The driver's bucket 0..99: the same on every worker and every run."""
+    digest = hashlib.sha256(driver_profile_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def start_skip_reason(event: RideEvent, rollout: Rollout) -> SkipReason | None:
+    """Why a ride_started does not start a meter, or None when it should."""
+    if event.country not in METER_CURRENCY_BY_COUNTRY:
+        return SkipReason.COUNTRY
+    if not rollout.enables(event.park_id, event.driver_profile_id):
+        return SkipReason.ROLLOUT
+    return None
+
+
+def start_may_run(state: MeterState | None) -> bool:
+    """A start runs for a new order, or resumes one left `starting` by a crashed worker;
+    anything else is a repeat (no retries against the meter vendor)."""
+    return state is None or state is MeterState.STARTING
+
+
+def ride_price(event: RideEvent, order_price: Decimal | None, country: str) -> Money | None:
+    """Our price for the meter: the event's, else the order's; in the country's currency."""
+    amount = event.price if event.price is not None else order_price
+    currency = event.currency or METER_CURRENCY_BY_COUNTRY.get(country)
+    if amount is None or currency is None:
+        return None
+    return Money(amount, currency)
+
+
+@dataclass(frozen=True)
+class Performer:
+    park_id: str
+    driver_profile_id: str
+
+    def is_caller(self, park_id: str, driver_profile_id: str) -> bool:
+        return (self.park_id, self.driver_profile_id) == (park_id, driver_profile_id)

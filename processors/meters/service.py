@@ -1,0 +1,417 @@
+"""The meter use cases over ports: StartMeterRide (contract 3.2), CancelMeterRide,
+FinishRide (3.3), and RideEvents, which routes a ride event to them.
+
+No I/O here but through the ports; every peer failure arrives as a `PeerError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+
+from processors.meters import metrics
+from processors.meters.domain import (
+    FAILURE_PLANS,
+    METER_CURRENCY_BY_COUNTRY,
+    MeterState,
+    Money,
+    Performer,
+    Rollout,
+    SkipReason,
+    StartStep,
+    ride_price,
+    start_may_run,
+    start_skip_reason,
+)
+from processors.meters.errors import (
+    FinishRefused,
+    PeerError,
+    PeerNotFound,
+    PeerRejected,
+    RevisionConflict,
+)
+from processors.meters.ports import (
+    DriverNotifier,
+    DriverOrders,
+    IdentityDocs,
+    MeterProvider,
+    MeterRecord,
+    MeterStates,
+    OrderSnapshot,
+    OrderStore,
+    PersonalData,
+    StartRideCommand,
+    VehicleRegistry,
+)
+from schemas.meters import FinishRideAnswer, FinishRideRequest
+from schemas.rides import RideEvent, RideEventType
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# Vendor refusals on finish that mean "there is no running ride to finish".
+_NO_RIDE_REASONS = frozenset({"ride_not_found", "ride_cancelled"})
+
+
+@dataclass(frozen=True)
+class MeterPorts:
+    meter: MeterProvider
+    orders: OrderStore
+    vehicles: VehicleRegistry
+    identity_docs: IdentityDocs
+    personal: PersonalData
+    driver_orders: DriverOrders
+    notifier: DriverNotifier
+    states: MeterStates
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    started: bool = False
+    meter_ride_id: str | None = None
+    skipped: SkipReason | None = None
+    failed_step: StartStep | None = None
+
+
+class _StepFailed(Exception):
+    """Internal: a start step failed; carries what the failure handling needs."""
+
+    def __init__(self, step: StartStep, reason: str, meter_ride_id: str | None = None) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+        self.reason = reason
+        self.meter_ride_id = meter_ride_id
+
+
+class StartMeterRide:
+    """ride_started -> a running meter ride with our price, recorded on the order and
+    announced to the driver's app; or, when a step fails, the table of contract 3.2."""
+
+    def __init__(self, ports: MeterPorts, rollout: Rollout) -> None:
+        self._p = ports
+        self._rollout = rollout
+
+    async def __call__(self, event: RideEvent) -> StartOutcome:
+        skip = start_skip_reason(event, self._rollout)
+        if skip is None:
+            existing = await self._p.states.begin_start(
+                event.order_id, event.park_id, event.driver_profile_id, event.event_id
+            )
+            if existing is not None and not start_may_run(existing.state):
+                await self._p.states.note(
+                    event.order_id,
+                    "repeated_ride_started",
+                    {"event_id": event.event_id, "state": existing.state},
+                )
+                skip = SkipReason.ALREADY_HANDLED
+        if skip is not None:
+            metrics.SKIPPED_EVENTS.labels(event.event, skip).inc()
+            log.info("meter_start_skipped", order_id=event.order_id, reason=skip)
+            return StartOutcome(skipped=skip)
+
+        started = time.perf_counter()
+        outcome = await self._start(event)
+        label = "started" if outcome.started else "failed"
+        metrics.START_DURATION.labels(label).observe(time.perf_counter() - started)
+        metrics.STARTS.labels(label, outcome.failed_step or "").inc()
+        return outcome
+
+    async def _start(self, event: RideEvent) -> StartOutcome:
+        order: OrderSnapshot | None = None
+        price: Money | None = None
+        try:
+            order = await self._step(
+                StartStep.ORDER_CORE_READ, self._p.orders.get_order(event.order_id)
+            )
+            price = ride_price(event, order.price, order.country or event.country)
+            if order.external_meter_ride_id is not None:
+                # A start that got this far before (our record lost, or a worker died
+                # mid-start): the vendor already has the ride; only the app may not know.
+                meter_ride_id = order.external_meter_ride_id
+                await self._p.states.note(event.order_id, "meter_ride_already_on_order")
+            else:
+                meter_ride_id = await self._start_on_meter(order, price)
+                await self._record_on_order(order, meter_ride_id)
+            await self._step(
+                StartStep.DRIVER_ORDERS_BUILDER,
+                self._p.driver_orders.set_external_meter_run(
+                    order.performer.park_id,
+                    order.performer.driver_profile_id,
+                    event.order_id,
+                    True,
+                ),
+                meter_ride_id,
+            )
+        except _StepFailed as failure:
+            performer = order.performer if order is not None else None
+            await self._fail(event, performer, failure, price)
+            return StartOutcome(failed_step=failure.step, meter_ride_id=failure.meter_ride_id)
+        await self._p.states.mark_started(event.order_id, meter_ride_id, price)
+        log.info("meter_started", order_id=event.order_id, meter_ride_id=meter_ride_id)
+        return StartOutcome(started=True, meter_ride_id=meter_ride_id)
+
+    async def _start_on_meter(self, order: OrderSnapshot, price: Money | None) -> str:
+        performer = order.performer
+        if order.car_id is None:
+            raise _StepFailed(StartStep.FLEET_VEHICLES, "no_car_on_order")
+        permit = await self._step(
+            StartStep.FLEET_VEHICLES,
+            self._p.vehicles.permit_number(performer.park_id, order.car_id),
+        )
+        pd_id = await self._step(
+            StartStep.DRIVER_PROFILES,
+            self._p.identity_docs.identity_number_pd_id(
+                performer.park_id, performer.driver_profile_id
+            ),
+        )
+        # The number lives only in this frame and the vendor call's body.
+        number = await self._step(StartStep.PERSONAL, self._p.personal.identity_number(pd_id))
+        if price is None:
+            raise _StepFailed(StartStep.METER_START, "no_price")
+        ride = await self._step(
+            StartStep.METER_START,
+            self._p.meter.start_ride(StartRideCommand(order.order_id, permit, number, price)),
+        )
+        return ride.ride_id
+
+    async def _record_on_order(self, order: OrderSnapshot, meter_ride_id: str) -> None:
+        async def write() -> None:
+            try:
+                await self._p.orders.set_external_meter_ride_id(
+                    order.order_id, order.revision, meter_ride_id
+                )
+            except RevisionConflict:
+                # Someone else changed the order since our read: read again, write once more.
+                fresh = await self._p.orders.get_order(order.order_id)
+                if fresh.external_meter_ride_id != meter_ride_id:
+                    await self._p.orders.set_external_meter_ride_id(
+                        order.order_id, fresh.revision, meter_ride_id
+                    )
+
+        await self._step(StartStep.ORDER_CORE_WRITE, write(), meter_ride_id)
+
+    @staticmethod
+    async def _step(step: StartStep, call: Awaitable[T], meter_ride_id: str | None = None) -> T:
+        try:
+            return await call
+        except PeerError as exc:
+            raise _StepFailed(step, exc.reason, meter_ride_id) from None
+
+    async def _fail(
+        self,
+        event: RideEvent,
+        performer: Performer | None,
+        failure: _StepFailed,
+        price: Money | None,
+    ) -> None:
+        plan = FAILURE_PLANS[failure.step]
+        detail: dict[str, Any] = {"reason": failure.reason}
+        log.warning(
+            "meter_start_failed",
+            order_id=event.order_id,
+            step=failure.step,
+            reason=failure.reason,
+        )
+        if plan.cancel_meter_ride and failure.meter_ride_id is not None:
+            # No meter may run unbilled when the order does not know about its ride.
+            detail["meter_ride_cancelled"] = await self._attempt(
+                "meter_cancel", self._p.meter.cancel_ride(failure.meter_ride_id)
+            )
+        if plan.fallback and performer is not None:
+            detail["setcar_false"] = await self._attempt(
+                "setcar",
+                self._p.driver_orders.set_external_meter_run(
+                    performer.park_id, performer.driver_profile_id, event.order_id, False
+                ),
+            )
+            detail["push_sent"] = await self._attempt(
+                "push",
+                self._p.notifier.meter_start_failed(
+                    performer.park_id, performer.driver_profile_id, event.order_id
+                ),
+            )
+        await self._p.states.mark_failed(
+            event.order_id, failure.step, failure.reason, failure.meter_ride_id, price
+        )
+        await self._p.states.note(event.order_id, "start_failure_handled", detail)
+
+    @staticmethod
+    async def _attempt(part: str, call: Awaitable[object]) -> bool:
+        """Run one best-effort part of the failure handling; False (logged) when it fails."""
+        try:
+            await call
+        except PeerError as exc:
+            metrics.FALLBACKS.labels(part, "failed").inc()
+            log.warning("meter_fallback_part_failed", part=part, reason=exc.reason, peer=exc.peer)
+            return False
+        metrics.FALLBACKS.labels(part, "ok").inc()
+        return True
+
+
+class CancelMeterRide:
+    """ride_cancelled -> the order's meter ride, if one runs, is cancelled on the meter."""
+
+    def __init__(self, ports: MeterPorts) -> None:
+        self._p = ports
+
+    async def __call__(self, event: RideEvent, record: MeterRecord | None) -> str:
+        states = self._p.states
+        if record is None:
+            # A cancel that overtook its start: remember it so a late start does nothing.
+            await states.mark_cancelled(event.order_id, event.park_id, event.driver_profile_id)
+            return self._skip(event, SkipReason.NO_METER_RIDE)
+        if record.state is MeterState.CANCELLED:
+            return self._skip(event, SkipReason.ALREADY_HANDLED)
+        if record.meter_ride_id is None or record.state is MeterState.FINISHED:
+            await states.note(event.order_id, "ride_cancelled_without_running_meter")
+            return self._skip(event, SkipReason.NO_METER_RIDE)
+        try:
+            await self._p.meter.cancel_ride(record.meter_ride_id)
+        except PeerRejected as exc:
+            outcome = exc.reason if exc.reason == "ride_finished" else "rejected"
+            await states.note(event.order_id, "meter_cancel_refused", {"reason": exc.reason})
+        except PeerError as exc:
+            outcome = "failed"
+            await states.note(event.order_id, "meter_cancel_failed", {"reason": exc.reason})
+            log.error("meter_cancel_failed", order_id=event.order_id, reason=exc.reason)
+        else:
+            outcome = "cancelled"
+            await states.mark_cancelled(event.order_id, event.park_id, event.driver_profile_id)
+            log.info("meter_cancelled", order_id=event.order_id, meter_ride_id=record.meter_ride_id)
+        metrics.CANCELS.labels(outcome).inc()
+        return outcome
+
+    @staticmethod
+    def _skip(event: RideEvent, reason: SkipReason) -> str:
+        metrics.SKIPPED_EVENTS.labels(event.event, reason).inc()
+        return f"skipped:{reason}"
+
+
+class RideEvents:
+    """Routes one ride event: starts, cancels, and counts the rides of meter countries."""
+
+    def __init__(self, ports: MeterPorts, rollout: Rollout) -> None:
+        self._states = ports.states
+        self.start = StartMeterRide(ports, rollout)
+        self.cancel = CancelMeterRide(ports)
+
+    async def __call__(self, event: RideEvent) -> None:
+        if event.event is RideEventType.RIDE_STARTED:
+            await self.start(event)
+            return
+        if event.country not in METER_CURRENCY_BY_COUNTRY:
+            metrics.SKIPPED_EVENTS.labels(event.event, SkipReason.COUNTRY).inc()
+            return
+        record = await self._states.get(event.order_id)
+        with_meter = record is not None and record.meter_ride_id is not None
+        if event.event is RideEventType.RIDE_CANCELLED:
+            metrics.ISRAEL_RIDES_CANCELLED.labels(str(with_meter).lower()).inc()
+            await self.cancel(event, record)
+            return
+        # ride_finished: the meter is finished by the app's finish-ride, not here.
+        if with_meter:
+            success = record is not None and record.state is MeterState.FINISHED
+        else:
+            success = record is None or record.state is not MeterState.FAILED
+        metrics.ISRAEL_RIDES_FINISHED.labels(str(with_meter).lower(), str(success).lower()).inc()
+        if record is not None:
+            await self._states.note(event.order_id, "ride_finished")
+
+
+class FinishRide:
+    """The app's finish: check the caller is the performer, finish the meter ride with
+    our price, answer the meter's price. A repeat gets the first answer."""
+
+    def __init__(
+        self, ports: MeterPorts, wait_for_start_s: float, poll_interval_s: float = 0.05
+    ) -> None:
+        self._p = ports
+        self._wait_for_start_s = wait_for_start_s
+        self._poll_interval_s = poll_interval_s
+
+    async def __call__(self, request: FinishRideRequest) -> FinishRideAnswer:
+        try:
+            answer = await self._finish(request)
+        except FinishRefused as exc:
+            metrics.FINISHES.labels(exc.code).inc()
+            log.info("meter_finish_refused", order_id=request.order_id, code=exc.code)
+            raise
+        metrics.FINISHES.labels("ok").inc()
+        return answer
+
+    async def _finish(self, request: FinishRideRequest) -> FinishRideAnswer:
+        order = await self._read_order(request.order_id)
+        if not order.performer.is_caller(request.park_id, request.driver_profile_id):
+            raise FinishRefused("not_order_performer", "The order is another driver's.")
+        record = await self._p.states.get(request.order_id)
+        if (
+            record is not None
+            and record.state is MeterState.FINISHED
+            and record.meter_price is not None
+            and record.meter_ride_id is not None
+        ):
+            return _answer(request.order_id, record.meter_ride_id, record.meter_price)
+        meter_ride_id = order.external_meter_ride_id
+        if meter_ride_id is None and record is not None and record.state is MeterState.STARTING:
+            # The finish overtook its start (they travel on different topics).
+            record = await self._wait_for_start(request.order_id)
+            if record is not None and record.state is MeterState.STARTED:
+                meter_ride_id = record.meter_ride_id
+        if meter_ride_id is None:
+            raise FinishRefused("meter_ride_not_found", "No meter ride was started for the order.")
+        currency = _currency(record, order)
+        try:
+            finished = await self._p.meter.finish_ride(
+                meter_ride_id, Money(request.price, currency)
+            )
+        except PeerRejected as exc:
+            if isinstance(exc, PeerNotFound) or exc.reason in _NO_RIDE_REASONS:
+                raise FinishRefused(
+                    "meter_ride_not_found", "The meter has no running ride for the order."
+                ) from None
+            raise FinishRefused("meter_unavailable", "The meter refused the finish.") from None
+        except PeerError:
+            raise FinishRefused("meter_unavailable", "The meter could not be reached.") from None
+        await self._p.states.mark_finished(request.order_id, meter_ride_id, finished.meter_price)
+        return _answer(request.order_id, meter_ride_id, finished.meter_price)
+
+    async def _read_order(self, order_id: str) -> OrderSnapshot:
+        try:
+            return await self._p.orders.get_order(order_id)
+        except PeerNotFound:
+            raise FinishRefused("meter_ride_not_found", "The order is unknown.") from None
+        except PeerError:
+            raise FinishRefused(
+                "order_core_unavailable", "The order's fields could not be read."
+            ) from None
+
+    async def _wait_for_start(self, order_id: str) -> MeterRecord | None:
+        deadline = time.monotonic() + self._wait_for_start_s
+        while True:
+            record = await self._p.states.get(order_id)
+            if record is None or record.state is not MeterState.STARTING:
+                return record
+            if time.monotonic() >= deadline:
+                return record
+            await asyncio.sleep(self._poll_interval_s)
+
+
+def _currency(record: MeterRecord | None, order: OrderSnapshot) -> str:
+    if record is not None and record.price is not None:
+        return record.price.currency
+    return METER_CURRENCY_BY_COUNTRY.get(order.country or "", METER_CURRENCY_BY_COUNTRY["ISR"])
+
+
+def _answer(order_id: str, meter_ride_id: str, meter_price: Money) -> FinishRideAnswer:
+    return FinishRideAnswer(
+        order_id=order_id,
+        price=meter_price.amount,
+        currency=meter_price.currency,
+        meter_ride_id=meter_ride_id,
+    )

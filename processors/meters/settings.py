@@ -1,0 +1,57 @@
+"""Configuration of the meters capability, parsed once when the worker starts.
+
+A bad value stops the worker at once with a message naming the variable
+(`load_meter_settings`), rather than failing on the first ride.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from processors.meters.domain import Rollout
+from processors.meters.rollout import parse_rollout
+
+SANDBOX_URL = "http://127.0.0.1:8081"
+
+
+class MeterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    meters_rollout: str = "all"
+    monitex_url: str = f"{SANDBOX_URL}/monitex"
+    monitex_api_key: SecretStr = SecretStr("dev-monitex-key")
+    order_core_url: str = f"{SANDBOX_URL}/order-core"
+    fleet_vehicles_url: str = f"{SANDBOX_URL}/fleet-vehicles"
+    driver_profiles_url: str = f"{SANDBOX_URL}/driver-profiles"
+    personal_url: str = f"{SANDBOX_URL}/personal"
+    driver_orders_builder_url: str = f"{SANDBOX_URL}/driver-orders-builder"
+    client_notify_url: str = f"{SANDBOX_URL}/client-notify"
+    # The finish's order-core read plus its vendor call must fit FINISH_RIDE_TIMEOUT.
+    monitex_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    peer_timeout_s: float = Field(default=1.0, gt=0, le=30)
+    # How long a finish that overtook its start waits for the start to end.
+    meter_finish_wait_for_start_s: float = Field(default=2.0, ge=0, le=30)
+
+    @field_validator("meters_rollout")
+    @classmethod
+    def _valid_rollout(cls, value: str) -> str:
+        parse_rollout(value)
+        return value
+
+    @cached_property
+    def rollout(self) -> Rollout:
+        return parse_rollout(self.meters_rollout)
+
+
+def load_meter_settings() -> MeterSettings:
+    """The settings, or SystemExit with every bad variable named."""
+    try:
+        return MeterSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SystemExit(f"invalid meters configuration: {problems}") from None
