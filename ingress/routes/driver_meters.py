@@ -1,7 +1,109 @@
-"""Driver app (Pro) meter endpoints (contract 2.2)."""
+"""Driver app (Pro) meter endpoints (contract 2.2): finish the ride on the smart meter.
+
+The request is published to `meter-requests` keyed by order_id and held until the
+processor's reply or FINISH_RIDE_TIMEOUT; the caller's identity comes from the
+headers the driver-authorization gateway sets.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingress.dependencies import GatewayDep
+from ingress.errors import ApiError, register_error_codes
+from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
+from messaging.topics import METER_REQUESTS
+from schemas.errors import ErrorBody
+from schemas.meters import FinishRideAnswer, FinishRideBody, FinishRideRequest
+
+register_error_codes(
+    {
+        "not_order_performer": 403,
+        "meter_ride_not_found": 404,
+        "meter_unavailable": 502,
+        "order_core_unavailable": 503,
+    }
+)
+
+
+class FinishRideSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    finish_ride_timeout: float = Field(default=10.0, gt=0, le=120)
+
+
+@cache
+def finish_ride_timeout_s() -> float:
+    return FinishRideSettings().finish_ride_timeout
+
+
+class Performer:
+    def __init__(self, park_id: str, driver_profile_id: str) -> None:
+        self.park_id = park_id
+        self.driver_profile_id = driver_profile_id
+
+
+def _caller(
+    x_yataxi_park_id: Annotated[str | None, Header()] = None,
+    x_yataxi_driver_profile_id: Annotated[str | None, Header()] = None,
+) -> Performer:
+    # Checked before the body: a request without identity is 401 whatever it carries.
+    if not x_yataxi_park_id or not x_yataxi_driver_profile_id:
+        raise ApiError(401, "unauthorized", "The driver's identity headers are missing.")
+    return Performer(x_yataxi_park_id, x_yataxi_driver_profile_id)
+
+
+CallerDep = Annotated[Performer, Depends(_caller)]
 
 router = APIRouter(tags=["driver app"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "identity headers missing",
+        403: "not_order_performer",
+        404: "meter_ride_not_found",
+        502: "meter_unavailable",
+        503: "order_core_unavailable, or the broker is unavailable",
+        504: "timeout",
+    }.items()
+}
+
+
+@router.post(
+    "/driver/v1/meters-integration-api/finish-ride",
+    response_model=FinishRideAnswer,
+    responses=_ERRORS,
+)
+async def finish_ride(
+    body: FinishRideBody, caller: CallerDep, gateway: GatewayDep
+) -> FinishRideAnswer:
+    request = FinishRideRequest(
+        order_id=body.order_id,
+        price=body.price,
+        park_id=caller.park_id,
+        driver_profile_id=caller.driver_profile_id,
+    )
+    try:
+        reply = await gateway.request(
+            METER_REQUESTS,
+            body.order_id,
+            request.model_dump_json().encode(),
+            # A fresh correlation id: a client repeating its X-Request-Id must not
+            # collide with its own request still waiting.
+            timeout_s=finish_ride_timeout_s(),
+        )
+    except BrokerUnavailable as exc:
+        raise ApiError.unavailable("The broker is unavailable.") from exc
+    except ReplyTimeout as exc:
+        raise ApiError(504, "timeout", "The meter did not answer in time.") from exc
+    if not reply.ok or reply.result is None:
+        if reply.error is None:
+            raise ApiError(502, "invalid_reply", "The processor sent an empty reply.")
+        raise ApiError.from_reply(reply.error)
+    return FinishRideAnswer.model_validate(reply.result)

@@ -1,7 +1,31 @@
-"""Ride events over HTTP (contract 2.3)."""
+"""Ride events over HTTP (contract 2.3): published to `ride-events` keyed by order_id.
+
+Whether an event starts a meter is the processors' decision (the same events
+may reach the topic straight from order systems), so nothing is filtered here.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ingress.dependencies import GatewayDep
+from ingress.errors import ApiError
+from ingress.kafka_gateway import BrokerUnavailable
+from messaging import headers as h
+from messaging.topics import RIDE_EVENTS
+from observability.logs import correlation_id_var
+from schemas.rides import RideEvent, RideEventAccepted
+
 router = APIRouter(tags=["ride events"])
+
+
+@router.post("/internal/v1/ride-events", status_code=202, response_model=RideEventAccepted)
+async def publish_ride_event(event: RideEvent, gateway: GatewayDep) -> RideEventAccepted:
+    headers = {h.CORRELATION_ID: correlation_id_var.get() or event.event_id}
+    try:
+        await gateway.publish(
+            RIDE_EVENTS, event.order_id, event.model_dump_json().encode(), headers
+        )
+    except BrokerUnavailable as exc:
+        raise ApiError.unavailable("The broker is unavailable; the event was not taken.") from exc
+    return RideEventAccepted(event_id=event.event_id)

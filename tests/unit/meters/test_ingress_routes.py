@@ -1,0 +1,159 @@
+"""The ingress's meter routes with a fake gateway: what is published, how replies and
+failures become HTTP answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from ingress.dependencies import _gateway
+from ingress.errors import install_error_handlers
+from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
+from ingress.routes import driver_meters, ride_events
+from messaging.topics import METER_REQUESTS, RIDE_EVENTS
+from schemas.envelope import Reply
+
+FINISH = "/driver/v1/meters-integration-api/finish-ride"
+HEADERS = {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d-1"}
+EVENT = {
+    "event_id": "ev-1",
+    "event": "ride_started",
+    "order_id": "o-1",
+    "occurred_at": "2026-11-22T10:00:00Z",
+    "country": "ISR",
+    "park_id": "p-1",
+    "driver_profile_id": "d-1",
+    "price": 48.5,
+    "currency": "ILS",
+}
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, dict[str, Any]]] = []
+        self.reply: Reply | Exception = Reply.success(
+            {"order_id": "o-1", "price": 52.3, "currency": "ILS", "meter_ride_id": "r-1"}
+        )
+        self.timeouts: list[float] = []
+
+    async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        if isinstance(self.reply, BrokerUnavailable):
+            raise self.reply
+        self.published.append((topic, key, json.loads(value)))
+
+    async def request(self, topic: str, key: str, value: bytes, *, timeout_s: float) -> Reply:
+        self.timeouts.append(timeout_s)
+        self.published.append((topic, key, json.loads(value)))
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(driver_meters.router)
+    app.include_router(ride_events.router)
+    app.dependency_overrides[_gateway] = lambda: gateway
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://ingress"
+    ) as c:
+        yield c
+
+
+async def test_ride_event_is_published_keyed_by_order(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    response = await client.post("/internal/v1/ride-events", json=EVENT)
+    assert (response.status_code, response.json()) == (202, {"event_id": "ev-1"})
+    [(topic, key, value)] = gateway.published
+    assert (topic, key, value["order_id"]) == (RIDE_EVENTS, "o-1", "o-1")
+
+
+async def test_ride_event_with_broker_down_is_503(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    gateway.reply = BrokerUnavailable("down")
+    response = await client.post("/internal/v1/ride-events", json=EVENT)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+
+
+async def test_finish_publishes_the_caller_and_answers_the_meters_price(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": 48.5}, headers=HEADERS)
+    assert response.status_code == 200
+    assert response.json() == {
+        "order_id": "o-1",
+        "price": 52.3,
+        "currency": "ILS",
+        "meter_ride_id": "r-1",
+    }
+    [(topic, key, value)] = gateway.published
+    assert (topic, key) == (METER_REQUESTS, "o-1")
+    assert value == {
+        "order_id": "o-1",
+        "price": "48.5",
+        "park_id": "p-1",
+        "driver_profile_id": "d-1",
+    }
+    assert gateway.timeouts == [10.0]
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-YaTaxi-Park-Id": "p-1"}, {"X-YaTaxi-Driver-Profile-Id": "d-1"}]
+)
+async def test_finish_without_identity_is_401_even_with_a_bad_body(
+    client: httpx.AsyncClient, gateway: FakeGateway, headers: dict[str, str]
+) -> None:
+    response = await client.post(FINISH, json={"price": -1}, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
+    assert gateway.published == []
+
+
+async def test_finish_with_a_bad_body_is_422(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": -1}, headers=HEADERS)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+    assert gateway.published == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("not_order_performer", 403),
+        ("meter_ride_not_found", 404),
+        ("meter_unavailable", 502),
+        ("order_core_unavailable", 503),
+    ],
+)
+async def test_finish_errors_from_the_processor(
+    client: httpx.AsyncClient, gateway: FakeGateway, code: str, status: int
+) -> None:
+    gateway.reply = Reply.failure(code, "m")
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=HEADERS)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+async def test_finish_timeout_is_504_and_broker_down_503(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    gateway.reply = ReplyTimeout("late")
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=HEADERS)
+    assert (response.status_code, response.json()["code"]) == (504, "timeout")
+    gateway.reply = BrokerUnavailable("down")
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=HEADERS)
+    assert (response.status_code, response.json()["code"]) == (503, "unavailable")
