@@ -82,11 +82,6 @@ def test_the_same_request_has_the_same_fingerprint_and_any_change_another() -> N
         assert domain.request_fingerprint(_command(**change)) != first, change
 
 
-def test_payment_id_is_stable_per_partner_transaction() -> None:
-    assert domain.payment_id_for("mobi", "1") == domain.payment_id_for("mobi", "1")
-    assert domain.payment_id_for("mobi", "1") != domain.payment_id_for("acme", "1")
-
-
 def test_a_different_body_for_a_known_transaction_is_a_conflict() -> None:
     with pytest.raises(domain.IdempotencyConflict):
         domain.check_same_request(_payment(request_hash=b"a"), b"b")

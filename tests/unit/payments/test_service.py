@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from processors.payments.domain import payment_id_for
 from processors.payments.ports import PeerUnavailable, ReplyAddress
 from schemas.envelope import Reply
 from schemas.merch_payments import CreateMerchPayment, MerchPaymentEvent, MerchPaymentStatus
@@ -24,6 +23,11 @@ from tests.unit.payments.fakes import FakePaymentsService, World, make_world
 CONFIRMED = MerchPaymentStatus.CONFIRMED
 PENDING_ACCEPTANCE = MerchPaymentStatus.PENDING_ACCEPTANCE
 DECLINED = MerchPaymentStatus.DECLINED
+
+
+def payment_id_for(partner: str, transaction_id: str) -> str:
+    """The ingress derives it; the core only keeps what the command says."""
+    return f"{partner}-{transaction_id}"
 
 
 def _authorize(tx: str = "9000001", **changes: Any) -> AuthorizePayment:

@@ -1,0 +1,399 @@
+"""Payments state in PostgreSQL (asyncpg): `PostgresPaymentRepository`.
+
+A unit of work holds one pooled connection; each store method is one statement
+(reserving a refund is two in one transaction). State changes are conditional
+UPDATEs, so of two workers racing only one moves a payment; the schema
+(migrations/0002_payments.sql) enforces the same rules again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from processors.payments.domain import Payment
+from processors.payments.ports import Finalized, NewAuthorization, Refund, ReplyAddress
+from schemas.payments import DeclineReason, PaymentStatus
+
+_COLUMNS = (
+    "payment_id",
+    "partner",
+    "transaction_id",
+    "status",
+    "decline_reason",
+    "request_hash",
+    "amount",
+    "currency",
+    "refunded_total",
+    "refunds_pending",
+    "peer_status",
+    "cancel_owed",
+    "created_at",
+    "acceptance_deadline",
+)
+COLUMNS = ", ".join(_COLUMNS)
+P_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS)
+REFUND_COLUMNS = "partner, refund_id, payment_id, transaction_id, amount, status, failure_code"
+
+_INSERT_AUTHORIZATION = f"""
+INSERT INTO payments (
+    payment_id, partner, transaction_id, status, request_hash, amount, currency,
+    merchant_id, merchant_name, merchant_mcc, terminal_id, waiters,
+    acceptance_deadline, next_poll_at
+) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)
+ON CONFLICT DO NOTHING
+RETURNING {COLUMNS}
+"""  # noqa: S608 (constant column lists)
+
+_ATTACH_AUTHORIZATION = f"""
+UPDATE payments SET request_hash = $2, amount = $3, currency = $4, merchant_id = $5,
+    merchant_name = $6, merchant_mcc = $7, terminal_id = $8, updated_at = now()
+WHERE payment_id = $1 AND request_hash IS NULL
+RETURNING {COLUMNS}
+"""  # noqa: S608 (constant column lists)
+
+_RECORD_CANCEL_FIRST = f"""
+INSERT INTO payments (payment_id, partner, transaction_id, status, finalized_at)
+VALUES ($1, $2, $3, 'cancelled', now())
+ON CONFLICT DO NOTHING
+RETURNING {COLUMNS}
+"""  # noqa: S608 (constant column lists)
+
+_INSERT_REFUND = f"""
+INSERT INTO refunds (partner, refund_id, payment_id, transaction_id, amount, status, next_poll_at)
+VALUES ($1, $2, $3, $4, $5, 'pending', $6)
+ON CONFLICT DO NOTHING
+RETURNING {REFUND_COLUMNS}
+"""  # noqa: S608 (constant column lists)
+
+_ADD_WAITER = """
+UPDATE payments
+SET waiters = CASE WHEN waiters @> $2::jsonb THEN waiters ELSE waiters || $2::jsonb END
+WHERE payment_id = $1 AND status = 'pending'
+"""
+
+_FINALIZE = f"""
+WITH before AS (
+    SELECT payment_id, waiters FROM payments
+    WHERE payment_id = $1 AND status = ANY($4::text[])
+    FOR UPDATE
+)
+UPDATE payments p
+SET status = $2, decline_reason = $3, peer_status = coalesce($5, p.peer_status),
+    cancel_owed = $6, next_poll_at = $7, waiters = '[]'::jsonb,
+    updated_at = now(), finalized_at = now()
+FROM before
+WHERE p.payment_id = before.payment_id AND p.status = ANY($4::text[])
+RETURNING {P_COLUMNS}, before.waiters AS old_waiters
+"""  # noqa: S608 (constant column lists)
+
+_CLAIM_DUE = f"""
+UPDATE payments p SET next_poll_at = $2
+FROM (
+    SELECT payment_id FROM payments
+    WHERE next_poll_at <= $3
+    ORDER BY next_poll_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+) due
+WHERE p.payment_id = due.payment_id
+RETURNING {P_COLUMNS}
+"""  # noqa: S608 (constant column lists)
+
+_RESERVE_REFUND_PAYMENT = """
+UPDATE payments SET refunds_pending = refunds_pending + $2, updated_at = now()
+WHERE payment_id = $1 AND status = 'approved'
+    AND refunded_total + refunds_pending + $2 <= amount
+RETURNING payment_id
+"""
+
+_COMPLETE_REFUND = """
+WITH r AS (
+    UPDATE refunds SET status = 'succeeded', next_poll_at = NULL, completed_at = now(),
+        updated_at = now()
+    WHERE partner = $1 AND refund_id = $2 AND status = 'pending'
+    RETURNING payment_id, amount
+)
+UPDATE payments p
+SET refunds_pending = p.refunds_pending - r.amount,
+    refunded_total = p.refunded_total + r.amount, updated_at = now()
+FROM r WHERE p.payment_id = r.payment_id
+RETURNING p.refunded_total
+"""
+
+_FAIL_REFUND = """
+WITH r AS (
+    UPDATE refunds SET status = 'failed', failure_code = $3, next_poll_at = NULL,
+        completed_at = now(), updated_at = now()
+    WHERE partner = $1 AND refund_id = $2 AND status = 'pending'
+    RETURNING payment_id, amount
+)
+UPDATE payments p SET refunds_pending = p.refunds_pending - r.amount, updated_at = now()
+FROM r WHERE p.payment_id = r.payment_id
+"""
+
+_CLAIM_DUE_REFUNDS = f"""
+UPDATE refunds r SET next_poll_at = $2
+FROM (
+    SELECT partner, refund_id FROM refunds
+    WHERE next_poll_at <= $3 AND status = 'pending'
+    ORDER BY next_poll_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+) due
+WHERE r.partner = due.partner AND r.refund_id = due.refund_id
+RETURNING {", ".join(f"r.{c.strip()}" for c in REFUND_COLUMNS.split(","))}
+"""  # noqa: S608 (constant column lists)
+
+
+def _payment(row: Any) -> Payment:
+    reason = row["decline_reason"]
+    return Payment(
+        payment_id=row["payment_id"],
+        partner=row["partner"],
+        transaction_id=row["transaction_id"],
+        status=PaymentStatus(row["status"]),
+        decline_reason=DeclineReason(reason) if reason is not None else None,
+        request_hash=row["request_hash"],
+        amount=row["amount"],
+        currency=row["currency"],
+        refunded_total=row["refunded_total"],
+        refunds_pending=row["refunds_pending"],
+        peer_status=row["peer_status"],
+        cancel_owed=row["cancel_owed"],
+        created_at=row["created_at"],
+        acceptance_deadline=row["acceptance_deadline"],
+    )
+
+
+def _refund(row: Any) -> Refund:
+    return Refund(
+        partner=row["partner"],
+        refund_id=row["refund_id"],
+        payment_id=row["payment_id"],
+        transaction_id=row["transaction_id"],
+        amount=row["amount"],
+        status=row["status"],
+        failure_code=row["failure_code"],
+    )
+
+
+def _waiters_json(waiter: ReplyAddress | None) -> str:
+    if waiter is None:
+        return "[]"
+    return json.dumps([{"reply_to": waiter.reply_to, "correlation_id": waiter.correlation_id}])
+
+
+def _parse_waiters(raw: Any) -> list[ReplyAddress]:
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return [
+        ReplyAddress(reply_to=item["reply_to"], correlation_id=item["correlation_id"])
+        for item in items or []
+        if isinstance(item, dict) and "reply_to" in item and "correlation_id" in item
+    ]
+
+
+class _RefundNotReserved(Exception):
+    """Rolls back a refund insert whose amount the payment could not take."""
+
+
+class PostgresPaymentStore:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+
+    async def insert_authorization(self, new: NewAuthorization) -> Payment | None:
+        row = await self._conn.fetchrow(
+            _INSERT_AUTHORIZATION,
+            new.payment_id,
+            new.partner,
+            new.transaction_id,
+            new.request_hash,
+            new.amount,
+            new.currency,
+            new.merchant.id,
+            new.merchant.name,
+            new.merchant.mcc,
+            new.terminal_id,
+            _waiters_json(new.waiter),
+            new.acceptance_deadline,
+            new.first_poll_at,
+        )
+        return _payment(row) if row is not None else None
+
+    async def find(self, partner: str, transaction_id: str) -> Payment | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {COLUMNS} FROM payments WHERE partner = $1 AND transaction_id = $2",  # noqa: S608
+            partner,
+            transaction_id,
+        )
+        return _payment(row) if row is not None else None
+
+    async def find_by_id(self, payment_id: str) -> Payment | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {COLUMNS} FROM payments WHERE payment_id = $1",  # noqa: S608
+            payment_id,
+        )
+        return _payment(row) if row is not None else None
+
+    async def attach_authorization(self, payment_id: str, new: NewAuthorization) -> Payment | None:
+        row = await self._conn.fetchrow(
+            _ATTACH_AUTHORIZATION,
+            payment_id,
+            new.request_hash,
+            new.amount,
+            new.currency,
+            new.merchant.id,
+            new.merchant.name,
+            new.merchant.mcc,
+            new.terminal_id,
+        )
+        return _payment(row) if row is not None else None
+
+    async def add_waiter(self, payment_id: str, waiter: ReplyAddress) -> None:
+        await self._conn.execute(_ADD_WAITER, payment_id, _waiters_json(waiter))
+
+    async def await_acceptance(self, payment_id: str, poll_at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE payments SET peer_status = 'pending_acceptance', next_poll_at = $2,"
+            " updated_at = now() WHERE payment_id = $1 AND status = 'pending'",
+            payment_id,
+            poll_at,
+        )
+
+    async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None:
+        await self._conn.execute(
+            "UPDATE payments SET next_poll_at = $2 WHERE payment_id = $1", payment_id, poll_at
+        )
+
+    async def finalize(
+        self,
+        payment_id: str,
+        status: PaymentStatus,
+        decline_reason: DeclineReason | None,
+        *,
+        from_statuses: tuple[PaymentStatus, ...],
+        peer_status: str | None = None,
+        cancel_owed: bool = False,
+        poll_at: datetime | None = None,
+    ) -> Finalized | None:
+        row = await self._conn.fetchrow(
+            _FINALIZE,
+            payment_id,
+            status.value,
+            decline_reason.value if decline_reason is not None else None,
+            [s.value for s in from_statuses],
+            peer_status,
+            cancel_owed,
+            poll_at,
+        )
+        if row is None:
+            return None
+        return Finalized(_payment(row), _parse_waiters(row["old_waiters"]))
+
+    async def record_cancel_first(
+        self, payment_id: str, partner: str, transaction_id: str
+    ) -> Payment | None:
+        row = await self._conn.fetchrow(
+            _RECORD_CANCEL_FIRST,
+            payment_id,
+            partner,
+            transaction_id,
+        )
+        return _payment(row) if row is not None else None
+
+    async def settle_cancel(self, payment_id: str, peer_status: str) -> None:
+        await self._conn.execute(
+            "UPDATE payments SET cancel_owed = false, peer_status = $2, next_poll_at = NULL,"
+            " updated_at = now() WHERE payment_id = $1 AND status <> 'pending'",
+            payment_id,
+            peer_status,
+        )
+
+    async def owe_cancel(self, payment_id: str, poll_at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE payments SET cancel_owed = true, next_poll_at = $2, updated_at = now()"
+            " WHERE payment_id = $1 AND status IN ('declined', 'cancelled')",
+            payment_id,
+            poll_at,
+        )
+
+    async def claim_due(self, limit: int, lease_until: datetime) -> list[Payment]:
+        now = datetime.now(lease_until.tzinfo)
+        rows = await self._conn.fetch(_CLAIM_DUE, limit, lease_until, now)
+        return [_payment(row) for row in rows]
+
+    async def find_refund(self, partner: str, refund_id: str) -> Refund | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {REFUND_COLUMNS} FROM refunds WHERE partner = $1 AND refund_id = $2",  # noqa: S608
+            partner,
+            refund_id,
+        )
+        return _refund(row) if row is not None else None
+
+    async def reserve_refund(
+        self, payment: Payment, refund_id: str, amount: int, poll_at: datetime
+    ) -> Refund | None:
+        try:
+            async with self._conn.transaction():
+                row = await self._conn.fetchrow(
+                    _INSERT_REFUND,
+                    payment.partner,
+                    refund_id,
+                    payment.payment_id,
+                    payment.transaction_id,
+                    amount,
+                    poll_at,
+                )
+                if row is None:
+                    return None
+                reserved = await self._conn.fetchval(
+                    _RESERVE_REFUND_PAYMENT, payment.payment_id, amount
+                )
+                if reserved is None:
+                    raise _RefundNotReserved
+                return _refund(row)
+        except _RefundNotReserved:
+            return None
+
+    async def complete_refund(self, partner: str, refund_id: str) -> int:
+        total = await self._conn.fetchval(_COMPLETE_REFUND, partner, refund_id)
+        if total is None:  # completed by another worker already
+            total = await self._conn.fetchval(
+                "SELECT p.refunded_total FROM payments p JOIN refunds r USING (payment_id)"
+                " WHERE r.partner = $1 AND r.refund_id = $2",
+                partner,
+                refund_id,
+            )
+        return int(total or 0)
+
+    async def fail_refund(self, partner: str, refund_id: str, code: str) -> None:
+        await self._conn.execute(_FAIL_REFUND, partner, refund_id, code)
+
+    async def reschedule_refund(self, partner: str, refund_id: str, poll_at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE refunds SET next_poll_at = $3 WHERE partner = $1 AND refund_id = $2"
+            " AND status = 'pending'",
+            partner,
+            refund_id,
+            poll_at,
+        )
+
+    async def claim_due_refunds(self, limit: int, lease_until: datetime) -> list[Refund]:
+        now = datetime.now(lease_until.tzinfo)
+        rows = await self._conn.fetch(_CLAIM_DUE_REFUNDS, limit, lease_until, now)
+        return [_refund(row) for row in rows]
+
+
+class PostgresPaymentRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[PostgresPaymentStore]:
+        async with self._pool.acquire() as connection:
+            yield PostgresPaymentStore(connection)
