@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 import uuid
 from contextlib import ExitStack
@@ -33,8 +34,7 @@ def _answers(url: str) -> bool:
 def _start_local_system(stack: ExitStack) -> tuple[str, str]:
     from launcher.stack import LocalStack, StackConfig
 
-    run_dir = Path(__file__).resolve().parent / "results" / "meter-start-stack"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="meter-bench-")))
     output = stack.enter_context((run_dir / "system.log").open("a", buffering=1))
     local = stack.enter_context(LocalStack(StackConfig.for_tests(run_dir, output=output)))
     local.wait_until_healthy(120)
