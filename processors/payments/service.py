@@ -11,6 +11,7 @@ same payment are answered through the `Replier` port.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,7 @@ from schemas.payments import (
     AuthorizePayment,
     CancelPayment,
     DeclineReason,
+    PaymentStatus,
     RefundPayment,
     RefundResult,
 )
@@ -63,6 +65,8 @@ from schemas.payments import (
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+RECENTLY_FINAL_SIZE = 10_000
 
 
 def utc_now() -> datetime:
@@ -104,6 +108,9 @@ class PaymentsCore:
         self._replier = replier
         self._timing = timing
         self._now = clock
+        # Payments this worker just made final, so the service's event for the same
+        # state (it announces every change) needs no database round trip.
+        self._recently_final: OrderedDict[str, PaymentStatus] = OrderedDict()
 
     # Authorize (contract 3.1)
 
@@ -239,6 +246,12 @@ class PaymentsCore:
                 continue
             await self._send(waiter, reply)
         return reply if sender is not None else None
+
+    def _remember_final(self, payment_id: str, status: PaymentStatus) -> None:
+        self._recently_final[payment_id] = status
+        self._recently_final.move_to_end(payment_id)
+        while len(self._recently_final) > RECENTLY_FINAL_SIZE:
+            self._recently_final.popitem(last=False)
 
     async def _send(self, address: ReplyAddress, reply: Reply) -> None:
         try:
@@ -392,6 +405,10 @@ class PaymentsCore:
     # Status events from the payments service
 
     async def on_event(self, event: MerchPaymentEvent) -> None:
+        known = self._recently_final.get(event.payment_id)
+        if known is not None and known is domain.outcome_of(event.status, None).status:
+            EVENTS.labels("no_change").inc()
+            return
         async with self._repository.unit_of_work() as store:
             payment = await store.find_by_id(event.payment_id)
             if payment is None:

@@ -350,3 +350,20 @@ async def test_an_authorization_that_waited_past_its_window_is_not_created() -> 
     result = _result(await world.core.authorize(_authorize(), _sender()))
     assert result["decline_reason"] == "payments_unavailable"
     assert world.peer.count("create") == 0
+
+
+async def test_an_event_for_a_state_just_reached_here_needs_no_database_work() -> None:
+    world = make_world()
+    await world.core.authorize(_authorize(), _sender())
+    payment_id = payment_id_for("mobi", "9000001")
+    del world.store.rows[payment_id]  # any database read would now find nothing
+    await world.core.on_event(_event(world, payment_id, CONFIRMED))
+    assert world.replier.sent == []
+
+
+async def test_a_confirmation_for_a_payment_declined_here_is_still_compensated() -> None:
+    world = make_world(FakePaymentsService(DECLINED, "insufficient_funds"))
+    await world.core.authorize(_authorize(), _sender())
+    payment_id = payment_id_for("mobi", "9000001")
+    await world.core.on_event(_event(world, payment_id, CONFIRMED))
+    assert world.store.rows[payment_id].payment.cancel_owed
