@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,13 +31,6 @@ _MOVES: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 CANCELLABLE = frozenset({PENDING, APPROVED})
-
-_PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1b9e-2c44-4b8e-9d0e-6d3c8b6f2a11")
-
-
-def payment_id_for(partner: str, transaction_id: str) -> str:
-    """Our payment id for a partner's transaction: the same on every retry and instance."""
-    return uuid.uuid5(_PAYMENT_ID_NAMESPACE, f"{partner}:{transaction_id}").hex
 
 
 def can_move(current: PaymentStatus, target: PaymentStatus) -> bool:
