@@ -7,6 +7,7 @@ headers the driver-authorization gateway sets.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated
 
@@ -42,23 +43,25 @@ def finish_ride_timeout_s() -> float:
     return FinishRideSettings().finish_ride_timeout
 
 
-class Performer:
-    def __init__(self, park_id: str, driver_profile_id: str) -> None:
-        self.park_id = park_id
-        self.driver_profile_id = driver_profile_id
+@dataclass(frozen=True)
+class Caller:
+    """The driver the authorization gateway vouches for."""
+
+    park_id: str
+    driver_profile_id: str
 
 
 def _caller(
     x_yataxi_park_id: Annotated[str | None, Header()] = None,
     x_yataxi_driver_profile_id: Annotated[str | None, Header()] = None,
-) -> Performer:
-    # Checked before the body: a request without identity is 401 whatever it carries.
+) -> Caller:
+    # A dependency is solved before the body: no identity is 401 whatever the body holds.
     if not x_yataxi_park_id or not x_yataxi_driver_profile_id:
         raise ApiError(401, "unauthorized", "The driver's identity headers are missing.")
-    return Performer(x_yataxi_park_id, x_yataxi_driver_profile_id)
+    return Caller(x_yataxi_park_id, x_yataxi_driver_profile_id)
 
 
-CallerDep = Annotated[Performer, Depends(_caller)]
+CallerDep = Annotated[Caller, Depends(_caller)]
 
 router = APIRouter(tags=["driver app"])
 

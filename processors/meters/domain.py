@@ -13,7 +13,6 @@ from schemas.rides import RideEvent
 
 # Countries whose cars carry smart meters, and the currency their meters count in.
 METER_CURRENCY_BY_COUNTRY: dict[str, str] = {"ISR": "ILS"}
-ISRAEL = "ISR"
 
 
 class MeterState(StrEnum):

@@ -4,7 +4,6 @@ implement them, unit tests pass fakes. Every method raises only `errors.PeerErro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -131,7 +130,6 @@ class MeterRecord:
     failed_step: StartStep | None = None
     failure_reason: str | None = None
     meter_price: Money | None = None
-    updated_at: datetime | None = None
 
 
 class MeterStates(Protocol):

@@ -12,7 +12,7 @@ from processors.meters.domain import MeterState, Money, StartStep
 from processors.meters.ports import MeterRecord
 
 _COLUMNS = """order_id, state, park_id, driver_profile_id, price, currency, meter_ride_id,
-    failed_step, failure_reason, meter_price, meter_currency, updated_at"""
+    failed_step, failure_reason, meter_price, meter_currency"""
 
 _HISTORY = "INSERT INTO meter_ride_history (order_id, what, detail) VALUES ($1, $2, $3::jsonb)"
 
@@ -32,7 +32,6 @@ def _record(row: asyncpg.Record) -> MeterRecord:
         failed_step=StartStep(row["failed_step"]) if row["failed_step"] else None,
         failure_reason=row["failure_reason"],
         meter_price=meter_price,
-        updated_at=row["updated_at"],
     )
 
 
@@ -141,14 +140,6 @@ class PostgresMeterStates:
 
     async def note(self, order_id: str, what: str, detail: dict[str, Any] | None = None) -> None:
         await self._pool.execute(_HISTORY, order_id, what, _json(detail))
-
-    async def history(self, order_id: str) -> list[tuple[str, dict[str, Any] | None]]:
-        """What happened to the order's meter ride, oldest first (for operators and tests)."""
-        rows = await self._pool.fetch(
-            "SELECT what, detail FROM meter_ride_history WHERE order_id = $1 ORDER BY id",
-            order_id,
-        )
-        return [(r["what"], json.loads(r["detail"]) if r["detail"] else None) for r in rows]
 
     async def _update(
         self, order_id: str, what: str, detail: dict[str, Any] | None, sql: str, *args: Any

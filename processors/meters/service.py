@@ -158,6 +158,9 @@ class StartMeterRide:
 
     async def _start_on_meter(self, order: OrderSnapshot, price: Money | None) -> str:
         performer = order.performer
+        if price is None:
+            # Checked first: without a price the number must not even be fetched.
+            raise _StepFailed(StartStep.METER_START, "no_price")
         if order.car_id is None:
             raise _StepFailed(StartStep.FLEET_VEHICLES, "no_car_on_order")
         permit = await self._step(
@@ -172,8 +175,6 @@ class StartMeterRide:
         )
         # The number lives only in this frame and the vendor call's body.
         number = await self._step(StartStep.PERSONAL, self._p.personal.identity_number(pd_id))
-        if price is None:
-            raise _StepFailed(StartStep.METER_START, "no_price")
         ride = await self._step(
             StartStep.METER_START,
             self._p.meter.start_ride(StartRideCommand(order.order_id, permit, number, price)),
