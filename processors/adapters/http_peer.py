@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from observability.peer_metrics import record_peer_call
 from processors.meters.errors import (
     PeerError,
     PeerNotFound,
@@ -22,7 +23,6 @@ from processors.meters.errors import (
     PeerUnavailable,
     RevisionConflict,
 )
-from processors.meters.metrics import PEER_CALL_SECONDS, PEER_CALLS
 
 T = TypeVar("T")
 
@@ -70,8 +70,7 @@ class HttpPeer:
             outcome = _outcome(exc)
             raise
         finally:
-            PEER_CALLS.labels(self.peer, operation, outcome).inc()
-            PEER_CALL_SECONDS.labels(self.peer, operation).observe(time.perf_counter() - started)
+            record_peer_call(self.peer, operation, outcome, time.perf_counter() - started)
 
     async def _post(
         self,

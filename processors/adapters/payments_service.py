@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import aiohttp
 import httpx
 import structlog
-from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
 from observability.logs import correlation_id_var
+from observability.peer_metrics import record_peer_call
 from processors.payments.ports import PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.merch_payments import (
     CreateMerchPayment,
@@ -29,17 +29,7 @@ from schemas.merch_payments import (
 
 log = structlog.get_logger(__name__)
 
-CALLS = Counter(
-    "payments_service_calls_total",
-    "Calls to contractor-merch-payments by operation and outcome",
-    ["operation", "outcome"],
-)
-CALL_SECONDS = Histogram(
-    "payments_service_call_seconds",
-    "Latency of calls to contractor-merch-payments",
-    ["operation"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+PEER = "contractor-merch-payments"
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -130,8 +120,7 @@ class HttpPaymentsService:
             outcome = "ok"
             return parsed
         finally:
-            CALL_SECONDS.labels(operation).observe(time.perf_counter() - started)
-            CALLS.labels(operation, outcome).inc()
+            record_peer_call(PEER, operation, outcome, time.perf_counter() - started)
 
 
 def _error_code(response: httpx.Response) -> str:

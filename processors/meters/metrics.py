@@ -45,14 +45,3 @@ ISRAEL_RIDES_CANCELLED = Counter(
     "Rides in Israel that were cancelled (ride_cancelled), with or without a smart meter ride",
     ["smart_meter"],
 )
-PEER_CALLS = Counter(
-    "meter_peer_calls_total",
-    "Calls to the meters' peers by peer, operation and outcome",
-    ["peer", "operation", "outcome"],
-)
-PEER_CALL_SECONDS = Histogram(
-    "meter_peer_call_duration_seconds",
-    "Latency of calls to the meters' peers",
-    ["peer", "operation"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)

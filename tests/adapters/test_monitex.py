@@ -37,7 +37,7 @@ def command(price: str = "48.5") -> StartRideCommand:
 
 def calls(operation: str, outcome: str) -> float:
     labels = {"peer": "monitex", "operation": operation, "outcome": outcome}
-    return REGISTRY.get_sample_value("meter_peer_calls_total", labels) or 0.0
+    return REGISTRY.get_sample_value("peer_calls_total", labels) or 0.0
 
 
 async def test_start_sends_the_contracts_body_with_the_api_key() -> None:
