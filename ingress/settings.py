@@ -24,4 +24,6 @@ class IngressSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
     database_timeout_s: float = Field(default=1.5, gt=0, le=10)
     probe_timeout_s: float = Field(default=5.0, gt=0)
+    # How long the Pro app's finish-ride call is held before 504 `timeout`.
+    finish_ride_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: str = "INFO"

@@ -8,14 +8,11 @@ headers the driver-authorization gateway sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingress.dependencies import GatewayDep
+from ingress.dependencies import GatewayDep, SettingsDep
 from ingress.errors import ApiError, register_error_codes
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
 from messaging.topics import METER_REQUESTS
@@ -30,17 +27,6 @@ register_error_codes(
         "order_core_unavailable": 503,
     }
 )
-
-
-class FinishRideSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-
-    finish_ride_timeout: float = Field(default=10.0, gt=0, le=120)
-
-
-@cache
-def finish_ride_timeout_s() -> float:
-    return FinishRideSettings().finish_ride_timeout
 
 
 @dataclass(frozen=True)
@@ -84,7 +70,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     responses=_ERRORS,
 )
 async def finish_ride(
-    body: FinishRideBody, caller: CallerDep, gateway: GatewayDep
+    body: FinishRideBody, caller: CallerDep, gateway: GatewayDep, settings: SettingsDep
 ) -> FinishRideAnswer:
     request = FinishRideRequest(
         order_id=body.order_id,
@@ -97,9 +83,7 @@ async def finish_ride(
             METER_REQUESTS,
             body.order_id,
             request.model_dump_json().encode(),
-            # A fresh correlation id: a client repeating its X-Request-Id must not
-            # collide with its own request still waiting.
-            timeout_s=finish_ride_timeout_s(),
+            timeout_s=settings.finish_ride_timeout,
         )
     except BrokerUnavailable as exc:
         raise ApiError.unavailable("The broker is unavailable.") from exc

@@ -15,6 +15,7 @@ from ingress.dependencies import _gateway
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
 from ingress.routes import driver_meters, ride_events
+from ingress.settings import IngressSettings
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
 from schemas.envelope import Reply
 
@@ -66,6 +67,7 @@ async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
     app.include_router(driver_meters.router)
     app.include_router(ride_events.router)
     app.dependency_overrides[_gateway] = lambda: gateway
+    app.state.settings = IngressSettings(finish_ride_timeout=10.0)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://ingress"
     ) as c:
