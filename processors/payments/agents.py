@@ -8,6 +8,8 @@ holds the others: its reply address is kept with the row and answered later.
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 import structlog
 from faust.types import StreamT
@@ -83,13 +85,28 @@ async def handle_command(message: Incoming) -> Reply | None:
         sender = ReplyAddress(message.reply_to, message.correlation_id)
     try:
         if isinstance(command, AuthorizePayment):
-            return await _core().authorize(command, sender)
+            reply = await _core().authorize(command, sender)
+            if reply is not None:
+                _crash_point("before_reply")
+            return reply
         if isinstance(command, CancelPayment):
             return await _core().cancel(command, sender)
         return await _core().refund(command, sender)
     except DATABASE_DOWN as exc:
         log.warning("payments_database_unavailable", error=type(exc).__name__)
         return Reply.failure("unavailable", "The payments database is unavailable; retry later.")
+
+
+def _crash_point(point: str) -> None:
+    """Test hook (PAYMENTS_CRASH_AT / PAYMENTS_CRASH_FILE, off by default): die here."""
+    if settings.payments_crash_at != point or settings.payments_crash_file is None:
+        return
+    try:
+        os.unlink(settings.payments_crash_file)
+    except FileNotFoundError:
+        return
+    log.warning("payments_crash_point", point=point)
+    os._exit(137)
 
 
 async def handle_event(message: Incoming) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,11 @@ class PaymentSettings(BaseSettings):
     # How often the status poll runs (lost events, unknown outcomes, owed cancels).
     payment_poll_interval: float = Field(default=2.0, gt=0, le=60)
     payment_poll_batch: int = Field(default=100, ge=1, le=1000)
+    # Test hook, off unless both are set (tests/integration/payments/test_crash_reliability.py):
+    # the worker exits at once, as if SIGKILLed, when it reaches this point of an
+    # authorization while the file exists; it deletes the file first, so one crash per arming.
+    payments_crash_at: Literal["before_reply"] | None = None
+    payments_crash_file: str | None = None
 
     @model_validator(mode="after")
     def _deadline_outlasts_a_call(self) -> PaymentSettings:
