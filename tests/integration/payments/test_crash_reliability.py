@@ -1,0 +1,241 @@
+"""A worker SIGKILLed in the middle of an authorization: the partner's retries get one
+final answer, the driver is debited at most once (exactly once when approved), and no
+payment is left pending.
+
+Where the worker dies is pinned with real processes, not mocks:
+
+1. after the payment row is written, before the payments service did anything: a
+   `timeout` fault holds the create call (the sandbox never runs it) and the worker
+   is killed while it waits;
+2. after the payments service was called and debited the driver, before the worker
+   learned the answer: a `slow` fault holds the answer, the worker is killed, and the
+   sandbox completes the create (and the debit) for a caller that is gone;
+3. after the payment is final in PostgreSQL, right before the reply is produced: the
+   worker's test hook `PAYMENTS_CRASH_AT=before_reply`, armed by creating the file
+   named in `PAYMENTS_CRASH_FILE`, exits the process (status 137, as SIGKILL would).
+
+The launcher restarts the dead worker and Kafka hands the unacknowledged command to it
+again. This module kills workers, so it runs a stack of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import RunningStack, probe, start_stack
+from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
+
+FINAL = ("approved", "declined", "cancelled")
+CREATE_PATH = "/internal/v1/payments"
+RECOVERY_S = 60.0  # restart (0.5 s backoff) + Faust start + group rejoin, with room
+
+
+@pytest.fixture(scope="module")
+def crash_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("crash-hook") / "armed"
+
+
+@pytest.fixture(scope="module")
+def crash_stack(
+    tmp_path_factory: pytest.TempPathFactory, crash_file: Path
+) -> Iterator[RunningStack]:
+    running = start_stack(
+        tmp_path_factory.mktemp("payments-crash"),
+        workers=1,
+        env={
+            # Long enough that a command redelivered after the restart is still worth
+            # creating, and that the poll does not give up on an unknown create before it.
+            "PAYMENT_ACCEPTANCE_TIMEOUT": "90",
+            "PAYMENTS_SERVICE_TIMEOUT": "10",
+            "PAYMENT_HOLD_TIMEOUT": "5",
+            # The injected faults hold a call well past the moment of the kill.
+            "SANDBOX_FAULT_SLOW_SECONDS": "2",
+            "SANDBOX_FAULT_TIMEOUT_SECONDS": "30",
+            "PAYMENTS_CRASH_AT": "before_reply",
+            "PAYMENTS_CRASH_FILE": str(crash_file),
+        },
+    )
+    try:
+        yield running
+    finally:
+        running.local.stop()
+
+
+@pytest.fixture
+async def payments(crash_stack: RunningStack) -> AsyncIterator[Payments]:
+    await asyncio.to_thread(_wait_until_serving, crash_stack)
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield Payments(crash_stack, client)
+        await client.delete(f"{crash_stack.sandbox_url}/_sandbox/faults")
+
+
+def _wait_until_serving(stack: RunningStack, timeout: float = RECOVERY_S) -> None:
+    """Every partition of the worker group answers again (probes spread over all)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if all(probe(stack.ingress_url, timeout=3).status_code == 200 for _ in range(16)):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"the worker did not serve every partition within {timeout} s")
+
+
+async def _create_calls(payments: Payments, tx: int) -> list[dict[str, Any]]:
+    answer = await payments.http.get(
+        f"{payments.stack.sandbox_url}/_sandbox/journal",
+        params={"service": "contractor-merch-payments"},
+    )
+    return [
+        call
+        for call in answer.json()["calls"]
+        if call["method"] == "POST"
+        and call["path"] == CREATE_PATH
+        and isinstance(call["body"], dict)
+        and call["body"].get("external_id") == str(tx)
+    ]
+
+
+async def _kill_worker(payments: Payments) -> int:
+    stack = payments.stack
+    killed = stack.kill_worker("worker-1")
+    await eventually(
+        lambda: _async(stack.pids.get("worker-1") not in (None, killed)),
+        timeout=10,
+        what="the launcher restarting the worker",
+    )
+    return killed
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _retry_until_final(payments: Payments, body: dict[str, Any]) -> dict[str, Any]:
+    """The partner's till: repeat the same authorization until the answer is final."""
+    deadline = time.monotonic() + RECOVERY_S
+    while True:
+        answer = await payments.authorize(body)
+        assert answer.status_code == 200, answer.text  # pending while the worker is away
+        result: dict[str, Any] = answer.json()
+        if result["status"] in FINAL:
+            return result
+        assert result["status"] == "pending", result
+        if time.monotonic() > deadline:
+            pytest.fail(f"no final answer within {RECOVERY_S} s: {result}")
+        await asyncio.sleep(0.5)
+
+
+async def _check_settled(
+    payments: Payments, tx: int, driver: Driver, final: dict[str, Any], balance: int
+) -> None:
+    """One final answer everywhere, the money moved at most once, nothing left to do."""
+    # Another retry and GET give the same final answer.
+    again = await payments.authorize(payments.body(tx, driver.qr_code, final["amount"]))
+    assert again.status_code == 200 and again.json() == final
+    assert (await payments.status(tx)).json() == final
+    # The row is final and, once any owed cancel is settled, the poll forgets it.
+    row = await eventually(
+        lambda: _settled_row(payments, tx), timeout=20, what="the row settled (nothing owed)"
+    )
+    assert row["status"] == final["status"]
+    ledger = await payments.ledger(driver)
+    debits = [entry for entry in ledger if entry["kind"] == "debit"]
+    credits = [entry for entry in ledger if entry["kind"] == "credit"]
+    assert len(debits) <= 1, ledger
+    if final["status"] == "approved":
+        assert (len(debits), credits) == (1, []), ledger
+        assert await payments.balance(driver) == balance - final["amount"]
+        peer = await payments.peer_payment(tx)
+        assert peer is not None and peer["status"] == "confirmed"
+    else:  # declined: whatever was debited was given back
+        assert sum(e["amount"] for e in credits) == sum(e["amount"] for e in debits), ledger
+        assert await payments.balance(driver) == balance
+
+
+async def _settled_row(payments: Payments, tx: int) -> Any:
+    row = await payments.row(tx)
+    if row is None or row["status"] == "pending" or row["cancel_owed"]:
+        return None
+    if row["next_poll_at"] is not None or row["waiters"] not in ("[]", []):
+        return None
+    return row
+
+
+async def test_killed_after_the_row_is_written_before_the_service_acts(
+    payments: Payments,
+) -> None:
+    driver = await payments.driver(balance=100_000)
+    tx = new_transaction_id()
+    body = payments.body(tx, driver.qr_code, 4_200)
+    # The create reaches the sandbox, which holds it and never runs it.
+    await payments.fault(CREATE_PATH, "timeout", times=1)
+    first = asyncio.create_task(payments.authorize(body))
+    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    row = await payments.row(tx)
+    assert row is not None and row["status"] == "pending" and row["peer_status"] is None
+    await _kill_worker(payments)
+    assert await payments.peer_payment(tx) is None  # the service has nothing
+
+    answered = await first  # held until the hold timeout: the row as it is
+    assert answered.status_code == 200, answered.text
+    final = await _retry_until_final(payments, body)
+    assert final["status"] == "approved", final  # the redelivered command created it
+    await _check_settled(payments, tx, driver, final, 100_000)
+
+
+async def test_killed_after_the_service_debited_before_the_answer_arrived(
+    payments: Payments,
+) -> None:
+    driver = await payments.driver(balance=100_000)
+    tx = new_transaction_id()
+    body = payments.body(tx, driver.qr_code, 4_300)
+    # The sandbox holds its answer; it completes the create after the caller died.
+    await payments.fault(CREATE_PATH, "slow", times=1)
+    first = asyncio.create_task(payments.authorize(body))
+    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    await _kill_worker(payments)
+    await eventually(lambda: payments.ledger(driver), timeout=10, what="the debit")
+    row = await payments.row(tx)
+    assert row is not None and row["status"] == "pending"  # the worker never learned it
+
+    answered = await first
+    assert answered.status_code == 200, answered.text
+    final = await _retry_until_final(payments, body)
+    assert final["status"] == "approved", final
+    await _check_settled(payments, tx, driver, final, 100_000)
+
+
+async def test_killed_after_the_payment_is_final_before_the_reply(
+    payments: Payments, crash_file: Path
+) -> None:
+    driver = await payments.driver(balance=100_000)
+    tx = new_transaction_id()
+    body = payments.body(tx, driver.qr_code, 4_400)
+    restarts = payments.stack.local.restarts("worker-1")
+    crash_file.touch()  # armed: the next authorization's reply is never produced
+    try:
+        first = await payments.authorize(body)
+        await eventually(
+            lambda: _async(payments.stack.local.restarts("worker-1") > restarts),
+            timeout=15,
+            what="the worker dying at the crash point",
+        )
+    finally:
+        crash_file.unlink(missing_ok=True)
+    # The row was final before the worker died: the held request reads it.
+    assert first.status_code == 200, first.text
+    row = await payments.row(tx)
+    assert row is not None and row["status"] == "approved"
+    final = await _retry_until_final(payments, body)
+    assert final["status"] == "approved", final
+    assert len(await _create_calls(payments, tx)) == 1  # the final row is never re-created
+    await _check_settled(payments, tx, driver, final, 100_000)
