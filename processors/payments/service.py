@@ -134,6 +134,8 @@ class PaymentsCore:
         )
         async with self._repository.unit_of_work() as store:
             payment = await store.insert_authorization(new)
+            # Resuming: an earlier try may have created it, so "not created now" proves nothing.
+            resumed = payment is None
             if payment is None:
                 existing = await store.find(command.partner, command.transaction_id)
                 if existing is None:  # deleted in between: nothing sane to do but retry
@@ -157,6 +159,8 @@ class PaymentsCore:
             if domain.too_late_to_create(
                 command.requested_at, now, self._timing.acceptance_timeout
             ):
+                if resumed:
+                    return await self._decline_maybe_created(store, payment, sender)
                 return await self._decline_uncreated(store, payment, sender)
             try:
                 state = await self._peer.create(_create_request(command))
@@ -164,7 +168,7 @@ class PaymentsCore:
                 log.warning("payment_create_refused", payment_id=payment.payment_id, error=str(exc))
                 return await self._decline_uncreated(store, payment, sender)
             except PeerUnavailable as exc:
-                if exc.request_not_sent:
+                if exc.request_not_sent and not resumed:
                     return await self._decline_uncreated(store, payment, sender)
                 # It may exist: stay pending; the poll finds out.
                 log.warning("payment_create_unknown", payment_id=payment.payment_id, error=str(exc))
@@ -182,6 +186,20 @@ class PaymentsCore:
             DeclineReason.PAYMENTS_UNAVAILABLE,
             from_statuses=(PENDING,),
             peer_status=PEER_NOT_CREATED,
+        )
+        return await self._deliver(store, payment, finalized, sender)
+
+    async def _decline_maybe_created(
+        self, store: PaymentStore, payment: Payment, sender: ReplyAddress | None
+    ) -> Reply | None:
+        """Decline a payment the service may hold, and owe it a cancel (the poll makes it)."""
+        finalized = await store.finalize(
+            payment.payment_id,
+            DECLINED,
+            DeclineReason.PAYMENTS_UNAVAILABLE,
+            from_statuses=(PENDING,),
+            cancel_owed=True,
+            poll_at=self._now() + self._timing.poll_interval,
         )
         return await self._deliver(store, payment, finalized, sender)
 

@@ -213,6 +213,35 @@ async def test_a_redelivered_authorization_resumes_an_unfinished_one() -> None:
     assert world.peer.count("create") == 2  # the same idempotency key both times
 
 
+async def test_a_redelivery_too_late_to_create_still_cancels_what_an_earlier_try_created() -> None:
+    # A worker died after its create reached the service (debited); the command comes back
+    # past the acceptance window, and the service's event is lost.
+    world = make_world()
+    world.peer.lose_create_answer = True
+    await world.core.authorize(_authorize(), _sender())
+    world.clock.advance(91)
+    result = _result(await world.core.authorize(_authorize(), _sender()))
+    assert (result["status"], result["decline_reason"]) == ("declined", "payments_unavailable")
+    await world.poll_after(2)
+    payment_id = payment_id_for("mobi", "9000001")
+    assert world.peer.payments[payment_id].status is MerchPaymentStatus.CANCELLED
+    assert not world.store.rows[payment_id].payment.cancel_owed
+
+
+async def test_a_redelivery_refused_by_a_service_that_is_down_stays_pending_for_the_poll() -> None:
+    # The first try's create landed (answer lost); the retry finds the service away.
+    world = make_world()
+    world.peer.lose_create_answer = True
+    await world.core.authorize(_authorize(), _sender())
+    world.peer.lose_create_answer = False
+    world.peer.fail("create", PeerUnavailable("refused", request_not_sent=True))
+    sender = _sender()
+    assert await world.core.authorize(_authorize(), sender) is None
+    await world.poll_after(8)  # the poll asks, and finds it confirmed
+    [reply] = world.replier.to(sender.correlation_id)
+    assert _result(reply)["status"] == "approved"
+
+
 async def test_a_confirmation_after_we_declined_is_cancelled_in_the_service() -> None:
     world = make_world()
     world.peer.fail("create", PeerUnavailable("timeout"))
