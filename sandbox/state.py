@@ -41,6 +41,8 @@ class Driver:
     # Opaque id under which `personal` keeps the identity document number.
     number_pd_id: str | None = None
     ledger: list[LedgerEntry] = field(default_factory=list)
+    # The ledger's idempotency keys, so posting stays O(1) however long the ledger grows.
+    posted_keys: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def key(self) -> DriverKey:
@@ -48,8 +50,11 @@ class Driver:
 
     def post(self, entry: LedgerEntry) -> bool:
         """Debit or credit once per idempotency key; False if the key was already posted."""
-        if any(e.idempotency_key == entry.idempotency_key for e in self.ledger):
+        if len(self.posted_keys) != len(self.ledger):  # a ledger given from outside
+            self.posted_keys = {e.idempotency_key for e in self.ledger}
+        if entry.idempotency_key in self.posted_keys:
             return False
+        self.posted_keys.add(entry.idempotency_key)
         self.ledger.append(entry)
         self.balance += entry.amount if entry.kind == "credit" else -entry.amount
         return True
@@ -127,6 +132,7 @@ class World:
         old = self.drivers.get(driver.key)
         if old is not None:
             driver.ledger = old.ledger
+            driver.posted_keys = old.posted_keys
             if old.qr_code is not None and self.drivers_by_qr.get(old.qr_code) == old.key:
                 del self.drivers_by_qr[old.qr_code]
             if old.id_number == driver.id_number:
