@@ -11,6 +11,10 @@ import asyncpg
 from ingress.errors import ApiError
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Reads leave no session state; `reset=None` would mean asyncpg's reset query."""
+
+
 class Database:
     def __init__(self, url: str, timeout_s: float) -> None:
         self._url = url
@@ -20,7 +24,11 @@ class Database:
     async def start(self) -> None:
         # min_size=0: the ingress starts, and reports unhealthy, while the database is down.
         self._pool = await asyncpg.create_pool(
-            self._url, min_size=0, max_size=10, command_timeout=self._timeout_s, reset=None
+            self._url,
+            min_size=0,
+            max_size=10,
+            command_timeout=self._timeout_s,
+            reset=_keep_session,
         )
 
     async def stop(self) -> None:
