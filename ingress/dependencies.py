@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the process-wide resources, typed for route signatures."""
+"""FastAPI dependencies: the process-wide resources, typed for route signatures.
+
+`async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread,
+a thread hand-off per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from ingress.kafka_gateway import KafkaGateway
 from ingress.settings import IngressSettings
 
 
-def _gateway(request: Request) -> KafkaGateway:
+async def _gateway(request: Request) -> KafkaGateway:
     gateway: KafkaGateway = request.app.state.gateway
     return gateway
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _settings(request: Request) -> IngressSettings:
+async def _settings(request: Request) -> IngressSettings:
     settings: IngressSettings = request.app.state.settings
     return settings
 

@@ -30,7 +30,7 @@ class Sandbox:
     payments: MerchPayments
 
 
-def get_sandbox(request: Request) -> Sandbox:
+async def get_sandbox(request: Request) -> Sandbox:
     sandbox: Sandbox = request.app.state.sandbox
     return sandbox
 
@@ -44,7 +44,7 @@ def correlation_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def get_correlation_id(request: Request) -> str:
+async def get_correlation_id(request: Request) -> str:
     """The caller's correlation id (`correlation-id` or `X-Request-Id`), or a new one."""
     return correlation_id_of(request.headers) or str(uuid.uuid4())
 

@@ -37,7 +37,7 @@ class Caller:
     driver_profile_id: str
 
 
-def _caller(
+async def _caller(
     x_yataxi_park_id: Annotated[str | None, Header()] = None,
     x_yataxi_driver_profile_id: Annotated[str | None, Header()] = None,
 ) -> Caller:

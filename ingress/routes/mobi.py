@@ -43,7 +43,9 @@ Mobi = Annotated[str, Depends(require_partner(PARTNER))]
 TransactionId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 
 
-def _payments(request: Request, gateway: GatewayDep, database: DatabaseDep) -> PartnerPayments:
+async def _payments(
+    request: Request, gateway: GatewayDep, database: DatabaseDep
+) -> PartnerPayments:
     return PartnerPayments(gateway, database, partner_config(request))
 
 
