@@ -246,6 +246,7 @@ class PaymentsCore:
             current = await store.find_by_id(payment.payment_id)
             return Reply.success((current or payment).result())
         done = finalized.payment
+        self._remember_final(done.payment_id, done.status)
         PAYMENTS.labels(
             done.partner,
             done.status.value,
@@ -331,6 +332,7 @@ class PaymentsCore:
                 poll_at=self._now() + self._timing.poll_interval,
             )
             if finalized is not None:
+                self._remember_final(payment.payment_id, CANCELLED)
                 CANCELS.labels(command.partner, "cancelled").inc()
                 if payment.status is PENDING:
                     await self._deliver(store, payment, finalized, None)
