@@ -70,6 +70,9 @@ def configure_logging(process: str, level: str = "INFO") -> None:
         logger.propagate = True
     # aiokafka is chatty at INFO while the broker is away; our own lines say it once.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request at INFO through stdlib logging (~80 µs a line here);
+    # peer calls have their own metrics and failure lines.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 @contextmanager
