@@ -50,6 +50,11 @@ def reply_topic_partitions() -> int:
     return int(_declarations()["reply_topics"]["partitions"])
 
 
+@cache
+def _declared_names() -> frozenset[str]:
+    return frozenset(spec.name for spec in declared_topics())
+
+
 def is_declared(topic: str) -> bool:
-    names = {spec.name for spec in declared_topics()}
-    return topic in names or topic.startswith(REPLY_TOPIC_PREFIX)
+    # Checked on every publish and reply: the names are read once.
+    return topic in _declared_names() or topic.startswith(REPLY_TOPIC_PREFIX)
