@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import asyncpg
 import faust
 import httpx
@@ -18,7 +19,7 @@ import structlog
 from messaging.headers import header_items
 from processors import kafka_transport
 from processors.delivery import Delivery, Incoming
-from processors.http_client import build_http_client
+from processors.http_client import build_http_client, build_session
 from processors.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class Resources:
         self._app = app
         self._pool: asyncpg.Pool | None = None
         self._http: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._delivery: Delivery | None = None
         self._on_open: list[Hook] = []
         self._on_close: list[Hook] = []
@@ -71,6 +73,13 @@ class Resources:
         return self._http
 
     @property
+    def session(self) -> aiohttp.ClientSession:
+        """A plain aiohttp session, for the hottest peer call (the payments service)."""
+        if self._session is None:
+            raise RuntimeError("the HTTP session is opened when the worker starts")
+        return self._session
+
+    @property
     def delivery(self) -> Delivery:
         if self._delivery is None:
             self._delivery = Delivery(self._app.producer)
@@ -87,6 +96,7 @@ class Resources:
             reset=keep_session,
         )
         self._http = build_http_client()
+        self._session = build_session()
         for hook in self._on_open:
             await hook(self)
         log.info("worker_resources_open", worker=self.settings.worker_id)
@@ -99,6 +109,8 @@ class Resources:
                 log.exception("close_hook_failed")
         if self._http is not None:
             await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
         if self._pool is not None:
             await self._pool.close()
 

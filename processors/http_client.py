@@ -6,6 +6,7 @@ plain httpx cost a quarter of a worker's CPU on this machine.
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -31,4 +32,16 @@ def build_http_client(timeout_s: float = DEFAULT_TIMEOUT_S) -> httpx.AsyncClient
         timeout=httpx.Timeout(timeout_s),
         trust_env=False,
         event_hooks={"request": [_propagate_correlation_id]},
+    )
+
+
+def build_session() -> aiohttp.ClientSession:
+    """aiohttp without httpx on top: no cookies, no proxies from the environment.
+
+    Callers set their own timeout and correlation headers per request.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
     )

@@ -59,7 +59,7 @@ async def _build_core(resources: Resources) -> None:
     _holder.core = PaymentsCore(
         PostgresPaymentRepository(resources.pool),
         HttpPaymentsService(
-            resources.http, settings.payments_service_url, settings.payments_service_timeout
+            resources.session, settings.payments_service_url, settings.payments_service_timeout
         ),
         DeliveryReplier(resources.delivery),
         Timing(

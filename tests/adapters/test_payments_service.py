@@ -137,3 +137,36 @@ async def test_the_correlation_id_travels_to_the_service() -> None:
     with correlation("c-42"):
         await _service(handler).get("p-1")
     assert seen == ["c-42"]
+
+
+async def test_over_a_plain_aiohttp_session_answers_and_failures_map_the_same() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def create(request: web.Request) -> web.Response:
+        body = await request.json()
+        assert request.headers["correlation-id"] == "c-7"
+        return web.json_response({"payment_id": body["payment_id"], "status": "confirmed"})
+
+    async def cancel(_: web.Request) -> web.Response:
+        return web.json_response({"code": "payment_not_cancellable", "message": ""}, status=409)
+
+    app = web.Application()
+    app.router.add_post("/p/internal/v1/payments", create)
+    app.router.add_post("/p/internal/v1/payments/p-1/cancel", cancel)
+    from observability.logs import correlation
+
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        service = HttpPaymentsService(session, str(server.make_url("/p")), timeout_s=1.0)
+        with correlation("c-7"):
+            state = await service.create(CREATE)
+        assert state.status is MerchPaymentStatus.CONFIRMED
+        with pytest.raises(PeerRejected) as rejected:
+            await service.cancel("p-1")
+        assert rejected.value.code == "payment_not_cancellable"
+        port = server.port
+    async with aiohttp.ClientSession() as session:  # the server is gone: refused
+        service = HttpPaymentsService(session, f"http://127.0.0.1:{port}/p", timeout_s=1.0)
+        with pytest.raises(PeerUnavailable) as refused:
+            await service.create(CREATE)
+        assert refused.value.request_not_sent is True
