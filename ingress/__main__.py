@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
+from pydantic import ValidationError
 
 from ingress.app import create_app
+from ingress.partners import InvalidPartnerKeys
 from ingress.settings import IngressSettings
 from observability.logs import configure_logging
 
 
 def main() -> None:
-    settings = IngressSettings()
-    configure_logging(settings.ingress_instance_id, settings.log_level)
-    app = create_app(settings)
+    try:
+        settings = IngressSettings()
+        configure_logging(settings.ingress_instance_id, settings.log_level)
+        app = create_app(settings)
+    except ValidationError as exc:
+        names = ", ".join(str(error["loc"][0]).upper() for error in exc.errors() if error["loc"])
+        sys.exit(f"invalid ingress configuration: {names}")
+    except InvalidPartnerKeys as exc:
+        sys.exit(f"invalid ingress configuration: {exc}")
     uvicorn.run(
         app,
         host=settings.ingress_host,

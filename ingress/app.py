@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from ingress.database import Database
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import KafkaGateway
+from ingress.partners import load_partner_config
 from ingress.request_context import RequestContextMiddleware
 from ingress.routes import driver_meters, mobi, operations, ride_events
 from ingress.settings import IngressSettings
@@ -51,6 +52,8 @@ def create_app(settings: IngressSettings, routers: list[APIRouter] | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Parsed before serving: a bad PARTNER_KEYS stops the process here.
+    app.state.partner_config = load_partner_config(settings)
     app.state.gateway = gateway
     app.state.database = database
     install_error_handlers(app)

@@ -2,31 +2,27 @@
 
 PARTNER_KEYS is `mobi=<key>[,<partner>=<key>...]`. Only the keys' sha256 digests are
 kept; a presented key is hashed and compared with every digest in constant time.
-The configuration is read when the app starts (a bad value stops the process with
-a message naming the variable); a partner route accepts only its own partner's key.
+The configuration is read when the app is created (a bad value stops the process
+with a message naming the variable); a partner route accepts only its own partner's key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from fastapi import Request
 
 from ingress.errors import ApiError
+from ingress.settings import IngressSettings
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
 _PARTNER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -75,45 +71,23 @@ class PartnerKeys:
         return found
 
 
-class PartnerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-
-    partner_keys: str = DEFAULT_PARTNER_KEYS
-    # How long an authorization is held before the answer is `pending`.
-    payment_hold_timeout: float = Field(default=25.0, gt=0, le=120)
-
-
 @dataclass(frozen=True)
 class PartnerConfig:
     keys: PartnerKeys
     hold_timeout_s: float
 
 
-def load_partner_config() -> PartnerConfig:
-    try:
-        settings = PartnerSettings()
-    except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
-        raise InvalidPartnerKeys(f"invalid setting: {fields}") from None
-    if "PARTNER_KEYS" not in os.environ:
-        log.warning("partner_keys_default", partners=["mobi"], note="local development key in use")
-    return PartnerConfig(PartnerKeys.parse(settings.partner_keys), settings.payment_hold_timeout)
-
-
-@asynccontextmanager
-async def partner_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Read the partner configuration at start: a bad one stops the process."""
-    config = load_partner_config()
-    app.state.partner_config = config
-    log.info("partners_configured", partners=config.keys.partners)
-    yield
+def load_partner_config(settings: IngressSettings) -> PartnerConfig:
+    """The partners of this ingress; InvalidPartnerKeys (naming the variable) when bad."""
+    keys = PartnerKeys.parse(settings.partner_keys)
+    if "partner_keys" not in settings.model_fields_set:
+        log.warning("partner_keys_default", partners=keys.partners, note="local development key")
+    log.info("partners_configured", partners=keys.partners)
+    return PartnerConfig(keys, settings.payment_hold_timeout)
 
 
 def partner_config(request: Request) -> PartnerConfig:
-    config: PartnerConfig | None = getattr(request.app.state, "partner_config", None)
-    if config is None:  # an app started without the partner lifespan (tests)
-        config = load_partner_config()
-        request.app.state.partner_config = config
+    config: PartnerConfig = request.app.state.partner_config
     return config
 
 

@@ -7,6 +7,8 @@ import socket
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
+
 
 class IngressSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -24,6 +26,10 @@ class IngressSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
     database_timeout_s: float = Field(default=1.5, gt=0, le=10)
     probe_timeout_s: float = Field(default=5.0, gt=0)
+    # `mobi=<key>[,<partner>=<key>...]`; only digests are kept (ingress.partners).
+    partner_keys: str = DEFAULT_PARTNER_KEYS
+    # How long an authorization is held before the answer is `pending`.
+    payment_hold_timeout: float = Field(default=25.0, gt=0, le=120)
     # How long the Pro app's finish-ride call is held before 504 `timeout`.
     finish_ride_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: str = "INFO"

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from ingress.dependencies import DatabaseDep, GatewayDep
-from ingress.partners import partner_config, partner_lifespan, require_partner
+from ingress.partners import partner_config, require_partner
 from ingress.payment_requests import PartnerPayments
 from schemas.errors import ErrorBody
 from schemas.payments import (
@@ -29,7 +29,6 @@ PARTNER = "mobi"
 router = APIRouter(
     prefix="/mobi/v1/payments",
     tags=["partner payments (Mobi)"],
-    lifespan=partner_lifespan,
     responses={
         401: {"model": ErrorBody},
         404: {"model": ErrorBody},
