@@ -1,6 +1,7 @@
 """Publishing to Kafka and request/reply over this instance's reply topic.
 
-Each ingress instance owns the topic `replies.<instance id>` and reads it by
+Each ingress instance owns the topic `replies.<instance id>` (its slot topics too when
+topics rotate on the embedded broker, messaging/rotation.py) and reads it by
 direct partition assignment (no consumer group, so no rebalance can take it
 away and readiness does not wait for a group join). A request carries
 `correlation-id` and `reply-to`; the processor answers on `reply-to`; the
@@ -20,6 +21,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from ingress.replies import PendingReplies
 from messaging import headers as h
+from messaging.rotation import TopicRotation
 from messaging.topics import is_declared, reply_topic, reply_topic_partitions
 from observability.logs import correlation_id_var
 from schemas.envelope import Reply
@@ -43,9 +45,11 @@ class KafkaGateway:
         *,
         fetch_max_wait_ms: int = 5,
         send_timeout_s: float = 1.5,
+        rotation: TopicRotation | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
-        self.reply_topic = reply_topic(instance_id)
+        self._rotation = rotation or TopicRotation()
+        self._reply_ring = self._rotation.ring(reply_topic(instance_id))
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._send_timeout_s = send_timeout_s
         self.pending = PendingReplies()
@@ -54,7 +58,7 @@ class KafkaGateway:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._ensure_reply_topic()
+        await self._ensure_reply_topics()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
             linger_ms=0,
@@ -72,7 +76,11 @@ class KafkaGateway:
             request_timeout_ms=10_000,
         )
         await self._consumer.start()
-        partitions = [TopicPartition(self.reply_topic, p) for p in range(reply_topic_partitions())]
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self._reply_ring.names
+            for p in range(reply_topic_partitions())
+        ]
         self._consumer.assign(partitions)
         # Only replies to requests made from now on matter; fix the position
         # before reporting ready so none of them can be skipped.
@@ -80,7 +88,7 @@ class KafkaGateway:
         for partition in partitions:
             await self._consumer.position(partition)
         self._reader = asyncio.create_task(self._read_replies(), name="reply-reader")
-        log.info("reply_consumer_assigned", topic=self.reply_topic)
+        log.info("reply_consumer_assigned", topics=self._reply_ring.names)
 
     async def stop(self) -> None:
         if self._reader is not None:
@@ -102,7 +110,10 @@ class KafkaGateway:
         try:
             async with asyncio.timeout(self._send_timeout_s):
                 await self._producer.send_and_wait(
-                    topic, value=value, key=key.encode(), headers=h.encode(headers)
+                    self._rotation.current(topic),
+                    value=value,
+                    key=key.encode(),
+                    headers=h.encode(headers),
                 )
         except Exception as exc:
             # A message still queued inside the client may be delivered later;
@@ -142,6 +153,11 @@ class KafkaGateway:
                 raise ReplyTimeout(f"no reply within {timeout_s} s") from exc
         finally:
             self.pending.discard(correlation_id)
+
+    @property
+    def reply_topic(self) -> str:
+        """Where replies to a request sent now should go."""
+        return self._reply_ring.current()
 
     def _unique(self, correlation_id: str) -> str:
         """The caller's id, suffixed when a request with the same id is already waiting."""
@@ -183,15 +199,16 @@ class KafkaGateway:
             reply = Reply.failure("invalid_reply", "The processor sent an unreadable reply.")
         self.pending.resolve(correlation_id, reply)
 
-    async def _ensure_reply_topic(self) -> None:
+    async def _ensure_reply_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
         await admin.start()
         try:
-            existing = await admin.list_topics()
-            if self.reply_topic not in existing:
+            existing = set(await admin.list_topics())
+            missing = [name for name in self._reply_ring.names if name not in existing]
+            if missing:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
-                        [NewTopic(self.reply_topic, reply_topic_partitions(), 1)]
+                        [NewTopic(name, reply_topic_partitions(), 1) for name in missing]
                     )
         finally:
             await admin.close()

@@ -23,6 +23,9 @@ class IngressSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1000)
     # Producing must fail fast when the broker is away: the contract wants a 503 within 2 s.
     kafka_send_timeout_s: float = Field(default=1.0, gt=0, le=10)
+    # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
+    # The launcher sets it for its embedded broker; it must be the same in every process.
+    kafka_topic_rotation_s: float = Field(default=0.0, ge=0, le=3600)
     database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
     database_timeout_s: float = Field(default=1.5, gt=0, le=10)
     probe_timeout_s: float = Field(default=5.0, gt=0)

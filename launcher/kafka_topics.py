@@ -10,18 +10,28 @@ from collections.abc import Iterable, Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from messaging.rotation import TopicRotation
 from messaging.topics import TopicSpec, declared_topics, reply_topic, reply_topic_partitions
 
 TOPIC_ALREADY_EXISTS = 36
 
 
-def system_topics(ingress_instances: Iterable[str]) -> list[TopicSpec]:
-    """Every fixed topic, and the reply topic of each ingress instance."""
-    replies = [
-        TopicSpec(name=reply_topic(instance), partitions=reply_topic_partitions())
-        for instance in ingress_instances
+def system_topics(
+    ingress_instances: Iterable[str], rotation: TopicRotation | None = None
+) -> list[TopicSpec]:
+    """Every fixed topic and the reply topic of each ingress instance, with their slots."""
+    rotation = rotation or TopicRotation()
+    fixed = [
+        TopicSpec(name=name, partitions=spec.partitions)
+        for spec in declared_topics()
+        for name in rotation.names(spec.name)
     ]
-    return [*declared_topics(), *replies]
+    replies = [
+        TopicSpec(name=name, partitions=reply_topic_partitions())
+        for instance in ingress_instances
+        for name in rotation.names(reply_topic(instance))
+    ]
+    return [*fixed, *replies]
 
 
 async def ensure_topics(

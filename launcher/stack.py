@@ -33,6 +33,9 @@ from launcher.ports import check_ports_free, free_port, is_listening, wait_for_p
 from launcher.postgres import EmbeddedPostgres, prepare_run_dir
 from launcher.rundir import PidRecord, RunLock
 from launcher.supervisor import ChildProcess, ChildSpec
+from launcher.topic_janitor import TopicJanitor
+from messaging.consumer_groups import PROCESSORS_GROUP
+from messaging.rotation import ROTATION_ENV, TopicRotation
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = PROJECT_ROOT / ".run"
@@ -55,6 +58,7 @@ PEER_URL_PREFIXES = {
     "DRIVER_ORDERS_BUILDER_URL": "/driver-orders-builder",
     "CLIENT_NOTIFY_URL": "/client-notify",
 }
+DEFAULT_TOPIC_ROTATION_S = 15.0
 APPS_STOP_BUDGET = 10.0  # seconds for ingress + workers + sandbox; the rest of 15 s is infra
 BROKER_RECOVERY_GRACE = 5.0  # stop grace for Kafka clients restarted after a broker restart
 
@@ -95,6 +99,9 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     stop_grace: float = 8.0  # SIGTERM → SIGKILL escalation per child
     create_topics: bool = True
+    # Seconds per slot of the rotated topics on the embedded broker (messaging/rotation.py);
+    # 0 turns rotation off. Never used with an external broker.
+    topic_rotation_s: float = DEFAULT_TOPIC_ROTATION_S
     migrations_dir: Path | None = MIGRATIONS_DIR  # None: apply no migrations
     cwd: Path = PROJECT_ROOT
     output: TextIO | None = None  # where log lines go (default: sys.stdout)
@@ -177,6 +184,15 @@ class Stack:
         self._recovery_lock = asyncio.Lock()
         self._recoveries: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self.rotation = TopicRotation(config.topic_rotation_s if self.broker is not None else 0.0)
+        self.janitor = TopicJanitor(
+            self.bootstrap_servers,
+            self.rotation,
+            PROCESSORS_GROUP,
+            lambda: self.config.ingress_instances if self.config.start_ingress else [],
+            self.log,
+        )
+        self._janitor_task: asyncio.Task[None] | None = None
 
     # Where things are
 
@@ -240,6 +256,8 @@ class Stack:
             self.log.info("migrations up to date", directory=str(config.migrations_dir))
         if config.create_topics:
             await self._create_topics()
+            if self.rotation.enabled:
+                self._janitor_task = asyncio.create_task(self.janitor.run(), name="topic-janitor")
 
         if config.start_sandbox:
             await self._start_child(
@@ -288,9 +306,11 @@ class Stack:
         began = time.monotonic()
         if self.children:
             self.log.info("stopping", processes=list(self.children))
-        for task in list(self._recoveries):
+        for task in [*self._recoveries, *filter(None, [self._janitor_task])]:
             task.cancel()
         await asyncio.gather(*self._recoveries, return_exceptions=True)
+        if self._janitor_task is not None:
+            await asyncio.gather(self._janitor_task, return_exceptions=True)
         deadline = began + APPS_STOP_BUDGET
         phases = [
             [c for c in self.children.values() if c.name.startswith("ingress-")],
@@ -384,6 +404,7 @@ class Stack:
             )
         env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap_servers
         env["DATABASE_URL"] = self.database_url
+        env[ROTATION_ENV] = str(self.rotation.period_s)
         env.setdefault("LOG_LEVEL", "INFO")
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the launcher as they are written
         return env
@@ -425,7 +446,9 @@ class Stack:
         )
 
     async def _create_topics(self) -> None:
-        topics = system_topics(self.config.ingress_instances if self.config.start_ingress else [])
+        topics = system_topics(
+            self.config.ingress_instances if self.config.start_ingress else [], self.rotation
+        )
         created = await ensure_topics(self.bootstrap_servers, topics, within=30)
         self.log.info("topics ready", topics=[t.name for t in topics], created=created)
 
@@ -444,6 +467,7 @@ class Stack:
                 )
                 await wait_for_port(self.config.broker_port, self.config.host, within=30)
                 if self.config.create_topics:
+                    self.janitor.forget()
                     await self._create_topics()
                 clients = [
                     child

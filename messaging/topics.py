@@ -19,6 +19,8 @@ PROBE_REQUESTS = "probe-requests"
 DEAD_LETTERS = "dead-letters"
 
 REPLY_TOPIC_PREFIX = "replies."
+# Slot topics of a rotated topic (messaging/rotation.py): `<name>.r1`, `<name>.r2`, ...
+SLOT_SUFFIX = ".r"
 
 
 def reply_topic(instance: str) -> str:
@@ -51,10 +53,24 @@ def reply_topic_partitions() -> int:
 
 
 @cache
+def rotated_topics() -> frozenset[str]:
+    """Topics marked `rotate: true`: spread over slot topics on the embedded broker."""
+    return frozenset(
+        name for name, spec in _declarations()["topics"].items() if spec.get("rotate", False)
+    )
+
+
+def base_topic(name: str) -> str:
+    """The topics.yaml name a slot topic belongs to (the name itself otherwise)."""
+    head, sep, tail = name.rpartition(SLOT_SUFFIX)
+    return head if sep and tail.isdigit() else name
+
+
+@cache
 def _declared_names() -> frozenset[str]:
     return frozenset(spec.name for spec in declared_topics())
 
 
 def is_declared(topic: str) -> bool:
     # Checked on every publish and reply: the names are read once.
-    return topic in _declared_names() or topic.startswith(REPLY_TOPIC_PREFIX)
+    return base_topic(topic) in _declared_names() or topic.startswith(REPLY_TOPIC_PREFIX)

@@ -16,7 +16,9 @@ import faust
 import httpx
 import structlog
 
+from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.headers import header_items
+from messaging.rotation import TopicRotation
 from processors import kafka_transport
 from processors.delivery import Delivery, Incoming
 from processors.http_client import build_http_client, build_session
@@ -24,7 +26,7 @@ from processors.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 
-APP_ID = "taxi-processors"
+APP_ID = PROCESSORS_GROUP
 
 Hook = Callable[["Resources"], Awaitable[None]]
 
@@ -171,3 +173,9 @@ def incoming_from_event(event: Any) -> Incoming:
 
 settings = WorkerSettings()
 app = create_app(settings)
+rotation = TopicRotation(settings.kafka_topic_rotation_s)
+
+
+def source_topic(name: str) -> Any:
+    """The Faust topic an agent reads `name` from: all its slot topics when it rotates."""
+    return app.topic(*rotation.names(name), internal=False)

@@ -16,6 +16,9 @@ class KafkaSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1000)
     # A killed worker's partitions move once its session times out.
     kafka_session_timeout_s: float = Field(default=10.0, ge=3.0, le=60.0)
+    # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
+    # The launcher sets it for its embedded broker; it must be the same in every process.
+    kafka_topic_rotation_s: float = Field(default=0.0, ge=0, le=3600)
 
 
 class WorkerSettings(KafkaSettings):

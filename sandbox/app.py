@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from messaging.rotation import TopicRotation
 from sandbox import control, faults
 from sandbox.context import Sandbox
 from sandbox.errors import install_error_handlers
@@ -25,7 +26,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app; without `publisher`, events go to Kafka (opened in the lifespan)."""
     settings = settings or Settings()
-    publisher = publisher or KafkaPaymentEventPublisher(settings.kafka_bootstrap_servers)
+    publisher = publisher or KafkaPaymentEventPublisher(
+        settings.kafka_bootstrap_servers,
+        rotation=TopicRotation(settings.kafka_topic_rotation_s),
+    )
     world = World()
     sandbox = Sandbox(
         settings=settings,

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from messaging.headers import CORRELATION_ID
+from messaging.rotation import TopicRotation
 from messaging.topics import MERCH_PAYMENT_EVENTS
 from schemas.merch_payments import MerchPaymentEvent
 
@@ -74,6 +75,7 @@ class KafkaPaymentEventPublisher:
         bootstrap_servers: str,
         *,
         topic: str = MERCH_PAYMENT_EVENTS,
+        rotation: TopicRotation | None = None,
         request_timeout_ms: int = 5_000,
         linger_ms: int = 2,
         retry_seconds: float = 1.0,
@@ -81,7 +83,7 @@ class KafkaPaymentEventPublisher:
         queue_size: int = 10_000,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
-        self._topic = topic
+        self._ring = (rotation or TopicRotation()).ring(topic)
         self._request_timeout_ms = request_timeout_ms
         self._linger_ms = linger_ms
         self._retry_seconds = retry_seconds
@@ -166,7 +168,7 @@ class KafkaPaymentEventPublisher:
             # `send` only enqueues into the producer's batch (order per key is kept);
             # delivery is confirmed, or fails, in the callback.
             delivery = await self._producer.send(
-                self._topic,
+                self._ring.current(),
                 value=event.model_dump_json().encode(),
                 key=event.payment_id.encode(),
                 headers=[(CORRELATION_ID, correlation_id.encode())],

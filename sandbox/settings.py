@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8081, ge=1, le=65535)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
+    # The launcher sets it for its embedded broker; it must be the same in every process.
+    kafka_topic_rotation_s: float = Field(default=0.0, ge=0, le=3600)
     monitex_api_key: str = "dev-monitex-key"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 

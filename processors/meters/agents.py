@@ -17,7 +17,7 @@ from processors.adapters.fleet_vehicles import HttpVehicleRegistry
 from processors.adapters.monitex import MonitexMeter
 from processors.adapters.order_core import HttpOrderStore
 from processors.adapters.personal import HttpPersonalData
-from processors.app import Resources, app, incoming_from_event
+from processors.app import Resources, app, incoming_from_event, source_topic
 from processors.delivery import Incoming
 from processors.meters.errors import FinishRefused
 from processors.meters.repository import PostgresMeterStates
@@ -30,8 +30,8 @@ from schemas.rides import RideEvent
 # Parsed at import, i.e. when the worker starts: a bad METERS_ROLLOUT stops it here.
 settings = load_meter_settings()
 
-ride_events_topic = app.topic(RIDE_EVENTS, internal=False)
-meter_requests_topic = app.topic(METER_REQUESTS, internal=False)
+ride_events_topic = source_topic(RIDE_EVENTS)
+meter_requests_topic = source_topic(METER_REQUESTS)
 
 
 class MeterUseCases:

@@ -16,7 +16,7 @@ from faust.types import StreamT
 
 from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
 from processors.adapters.payments_service import HttpPaymentsService
-from processors.app import Resources, app, incoming_from_event
+from processors.app import Resources, app, incoming_from_event, source_topic
 from processors.delivery import Delivery, Incoming
 from processors.payments.ports import ReplyAddress
 from processors.payments.repository import PostgresPaymentRepository
@@ -30,8 +30,8 @@ log = structlog.get_logger(__name__)
 
 settings = PaymentSettings()
 
-payment_requests = app.topic(PAYMENT_REQUESTS, internal=False)
-merch_payment_events = app.topic(MERCH_PAYMENT_EVENTS, internal=False)
+payment_requests = source_topic(PAYMENT_REQUESTS)
+merch_payment_events = source_topic(MERCH_PAYMENT_EVENTS)
 
 # Errors that mean "the database is away": the request is answered 503, not dead-lettered.
 DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from messaging.topics import PROBE_REQUESTS
-from processors.app import app, incoming_from_event
+from processors.app import app, incoming_from_event, source_topic
 from processors.delivery import Incoming
 from schemas.envelope import Reply
 from schemas.probe import ProbeRequest, ProbeResult
 
-probe_requests = app.topic(PROBE_REQUESTS, internal=False)
+probe_requests = source_topic(PROBE_REQUESTS)
 
 
 async def answer_probe(message: Incoming) -> Reply:

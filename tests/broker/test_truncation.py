@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.record.default_records import DefaultRecordBatch
 
-from launcher.broker import EmbeddedBroker
 from messaging.truncation import next_offsets, offset_marker_batch, truncate_topic
+from tests.broker.conftest import create_topics
 
 pytestmark = pytest.mark.timeout(60)
 PARTITIONS = 4
@@ -34,36 +31,10 @@ def test_marker_needs_an_offset_to_cover() -> None:
         offset_marker_batch(0)
 
 
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    broker = EmbeddedBroker("127.0.0.1", port)
-    process = subprocess.Popen(
-        broker.child_spec().command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        yield broker.bootstrap_servers
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture
 async def topic(bootstrap: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
     name = f"truncation-{request.node.name}"[:100]
-    for _ in range(100):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        try:
-            await admin.start()
-            await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-            break
-        except Exception:
-            await asyncio.sleep(0.1)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
+    await create_topics(bootstrap, [name], PARTITIONS)
     yield name
 
 

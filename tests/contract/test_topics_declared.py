@@ -26,7 +26,7 @@ def _topic_constants() -> dict[str, str]:
         for name, value in vars(topics).items()
         if name.isupper()
         and isinstance(value, str)
-        and name not in {"REPLY_TOPIC_PREFIX"}
+        and name not in {"REPLY_TOPIC_PREFIX", "SLOT_SUFFIX"}
         and not name.endswith("_FILE")
     }
 
@@ -41,6 +41,23 @@ def test_every_declared_topic_names_its_key_value_producers_and_consumers() -> N
         for field in ("partitions", "key", "value", "producers", "consumers"):
             assert field in spec, f"{name} lacks {field}"
         assert int(str(spec["partitions"])) >= 1
+
+
+def test_only_topics_whose_producers_the_local_stack_runs_rotate() -> None:
+    # Slot topics exist only on the embedded broker, where the sandbox is the payments
+    # service; an outside producer (an order system on ride-events) knows only the name.
+    local = {"ingress", "contractor-merch-payments", "processors"}
+    for name in topics.rotated_topics():
+        producers = _declared()[name]["producers"]
+        assert isinstance(producers, list)
+        assert set(producers) <= local, name
+    assert topics.RIDE_EVENTS not in topics.rotated_topics()
+
+
+def test_slot_topics_are_declared_through_their_base() -> None:
+    assert topics.is_declared("payment-requests.r1")
+    assert topics.base_topic("payment-requests.r1") == "payment-requests"
+    assert not topics.is_declared("payments.r1")
 
 
 def test_reply_topics_follow_the_declared_pattern() -> None:

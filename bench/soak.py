@@ -1,0 +1,113 @@
+"""Is the system steady under time? Authorize at one concurrency for N minutes, minute by minute.
+
+Usage: `python -m bench.soak [--minutes 10] [-c 32]` against a running `make run` (fresh is
+best). Prints each minute's throughput and latency, the last minute's share of the first,
+every process's resident memory at the start and the end, and how many requests the
+ingress still awaits a reply for afterwards (should be 0). Figures go to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import httpx
+import psutil
+
+from bench.probe import machine
+from bench.run import RESULTS_DIR
+from bench.scenarios import SCENARIOS
+from bench.wrk import LoadResult, ensure_wrk, run_wrk
+
+# How each process of the local system is recognised in `ps`.
+PROCESSES = {
+    "broker": "tansu",
+    "postgres": "postgres -D",
+    "launcher": "-m launcher",
+    "ingress": "-m ingress",
+    "worker": "-m processors",
+    "sandbox": "-m sandbox",
+}
+
+
+def resident_mib() -> dict[str, float]:
+    """Resident memory of each process of the system (summed when several match)."""
+    totals: dict[str, float] = {}
+    for process in psutil.process_iter(["cmdline", "memory_info"]):
+        command = " ".join(process.info["cmdline"] or [])
+        for name, needle in PROCESSES.items():
+            if needle in command and process.info["memory_info"] is not None:
+                mib = process.info["memory_info"].rss / 2**20
+                totals[name] = round(totals.get(name, 0.0) + mib, 1)
+    return totals
+
+
+def awaiting_replies(ingress: str) -> float:
+    text = httpx.get(f"{ingress}/metrics", timeout=10).text
+    match = re.search(r"^kafka_requests_awaiting_reply(?:\{[^}]*\})? (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("-c", "--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    ensure_wrk()
+    scenario = SCENARIOS["authorize"]
+    assert scenario.setup is not None
+    scenario.setup(args.ingress, args.sandbox)
+    url = f"{args.ingress}{scenario.path}"
+    started_at = datetime.now(UTC)
+    memory_start = resident_mib()
+    minutes: list[LoadResult] = []
+    print(f"authorize, concurrency {args.concurrency}, {args.minutes} x 60 s; {machine()}")
+    print("minute      rps   p50 ms   p95 ms   p99 ms   max ms  errors")
+    for minute in range(1, args.minutes + 1):
+        result = run_wrk(url, args.concurrency, 60, scenario.script())
+        minutes.append(result)
+        print(
+            f"{minute:>6} {result.rps:>8.0f} {result.p50_ms:>8.1f} {result.p95_ms:>8.1f} "
+            f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.errors:>7}",
+            flush=True,
+        )
+    memory_end = resident_mib()
+    time.sleep(1)  # the last replies land
+    waiting = awaiting_replies(args.ingress)
+    share = minutes[-1].rps / minutes[0].rps if minutes[0].rps else 0.0
+    total = sum(m.requests for m in minutes)
+    errors = sum(m.errors for m in minutes)
+    print(f"\nlast minute / first minute: {share:.2f}; {total} requests, {errors} errors")
+    print("resident memory, MiB   start      end")
+    for name in PROCESSES:
+        if name in memory_start or name in memory_end:
+            print(f"  {name:<18} {memory_start.get(name, 0):>7.1f} {memory_end.get(name, 0):>8.1f}")
+    print(f"requests awaiting a reply after the run: {waiting:.0f}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"soak-{started_at:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "started_at": started_at.isoformat(),
+                "machine": machine(),
+                "concurrency": args.concurrency,
+                "minutes": [asdict(m) for m in minutes],
+                "last_over_first": share,
+                "resident_mib_start": memory_start,
+                "resident_mib_end": memory_end,
+                "awaiting_replies_after": waiting,
+            },
+            indent=2,
+        )
+    )
+    print(f"figures: {path.relative_to(RESULTS_DIR.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()
