@@ -9,6 +9,7 @@ ingress still awaits a reply for afterwards (should be 0). Figures go to bench/r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import time
@@ -23,10 +24,10 @@ from bench.run import RESULTS_DIR
 from bench.scenarios import SCENARIOS
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
 
-# How each process of the local system is recognised in `ps`.
+# How each process of the local system is recognised in `ps` (PostgreSQL: all its processes).
 PROCESSES = {
     "broker": "tansu",
-    "postgres": "postgres -D",
+    "postgres": "postgres",
     "launcher": "-m launcher",
     "ingress": "-m ingress",
     "worker": "-m processors",
@@ -34,16 +35,54 @@ PROCESSES = {
 }
 
 
+def system_processes() -> dict[str, list[psutil.Process]]:
+    found: dict[str, list[psutil.Process]] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        for name, needle in PROCESSES.items():
+            if needle in command.split(" ", 1)[0] if name == "postgres" else needle in command:
+                found.setdefault(name, []).append(process)
+                break
+    return found
+
+
 def resident_mib() -> dict[str, float]:
     """Resident memory of each process of the system (summed when several match)."""
     totals: dict[str, float] = {}
-    for process in psutil.process_iter(["cmdline", "memory_info"]):
-        command = " ".join(process.info["cmdline"] or [])
-        for name, needle in PROCESSES.items():
-            if needle in command and process.info["memory_info"] is not None:
-                mib = process.info["memory_info"].rss / 2**20
+    for name, processes in system_processes().items():
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                mib = process.memory_info().rss / 2**20
                 totals[name] = round(totals.get(name, 0.0) + mib, 1)
     return totals
+
+
+class CpuMeter:
+    """CPU % of one core per part of the system since the last reading."""
+
+    def __init__(self) -> None:
+        self._processes = system_processes()
+        self._last = self._times()
+        self._at = time.monotonic()
+
+    def _times(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for name, processes in self._processes.items():
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    totals[name] = totals.get(name, 0.0) + times.user + times.system
+        return totals
+
+    def read(self) -> dict[str, int]:
+        now, times = time.monotonic(), self._times()
+        elapsed = now - self._at
+        shares = {
+            name: round(100 * (times.get(name, 0.0) - self._last.get(name, 0.0)) / elapsed)
+            for name in PROCESSES
+        }
+        self._last, self._at = times, now
+        return shares
 
 
 def awaiting_replies(ingress: str) -> float:
@@ -67,14 +106,21 @@ def main() -> None:
     started_at = datetime.now(UTC)
     memory_start = resident_mib()
     minutes: list[LoadResult] = []
+    cpu_by_minute: list[dict[str, int]] = []
+    cpu = CpuMeter()
     print(f"authorize, concurrency {args.concurrency}, {args.minutes} x 60 s; {machine()}")
-    print("minute      rps   p50 ms   p95 ms   p99 ms   max ms  errors")
+    print(
+        "minute      rps   p50 ms   p95 ms   p99 ms   max ms  errors   CPU % of a core: "
+        + " ".join(PROCESSES)
+    )
     for minute in range(1, args.minutes + 1):
         result = run_wrk(url, args.concurrency, 60, scenario.script())
         minutes.append(result)
+        cpu_by_minute.append(cpu.read())
+        shares = " ".join(f"{cpu_by_minute[-1][name]:>3}" for name in PROCESSES)
         print(
             f"{minute:>6} {result.rps:>8.0f} {result.p50_ms:>8.1f} {result.p95_ms:>8.1f} "
-            f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.errors:>7}",
+            f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.errors:>7}   {shares}",
             flush=True,
         )
     memory_end = resident_mib()
@@ -98,6 +144,7 @@ def main() -> None:
                 "machine": machine(),
                 "concurrency": args.concurrency,
                 "minutes": [asdict(m) for m in minutes],
+                "cpu_percent_by_minute": cpu_by_minute,
                 "last_over_first": share,
                 "resident_mib_start": memory_start,
                 "resident_mib_end": memory_end,

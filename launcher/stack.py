@@ -58,7 +58,7 @@ PEER_URL_PREFIXES = {
     "DRIVER_ORDERS_BUILDER_URL": "/driver-orders-builder",
     "CLIENT_NOTIFY_URL": "/client-notify",
 }
-DEFAULT_TOPIC_ROTATION_S = 15.0
+DEFAULT_TOPIC_ROTATION_S = 10.0
 APPS_STOP_BUDGET = 10.0  # seconds for ingress + workers + sandbox; the rest of 15 s is infra
 BROKER_RECOVERY_GRACE = 5.0  # stop grace for Kafka clients restarted after a broker restart
 

@@ -65,6 +65,8 @@ class TopicJanitor:
         self._ingress_instances = ingress_instances
         # slot topic -> the idle period it was emptied in, and its offsets then
         self._emptied: dict[str, tuple[float, dict[int, int]]] = {}
+        # slot topics deleted but not yet back with their offsets: finished first, at once
+        self._unfinished: dict[str, tuple[RotatedTopic, float, dict[int, int]]] = {}
         self.truncations = 0
 
     def topics(self) -> list[RotatedTopic]:
@@ -82,6 +84,7 @@ class TopicJanitor:
     def forget(self) -> None:
         """The broker restarted empty: nothing emptied so far means anything now."""
         self._emptied.clear()
+        self._unfinished.clear()
 
     async def run(self) -> None:
         while True:
@@ -94,6 +97,8 @@ class TopicJanitor:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     async def sweep(self, now: float) -> None:
+        for name, (unfinished, since, offsets) in list(self._unfinished.items()):
+            await self._truncate(unfinished, name, since, offsets)
         for topic in self.topics():
             for slot, name in enumerate(topic.ring.names):
                 idle_since = topic.ring.idle_since(slot, now)
@@ -121,8 +126,16 @@ class TopicJanitor:
             if behind:
                 return  # not all consumed yet: try again in the next sweep
         # Nobody writes to an idle slot, so the offsets read above are still its ends.
+        await self._truncate(topic, name, idle_since, offsets)
+
+    async def _truncate(
+        self, topic: RotatedTopic, name: str, idle_since: float, offsets: dict[int, int]
+    ) -> None:
+        previous = self._emptied.get(name, (0.0, {}))[1]
         began = time.monotonic()
+        self._unfinished[name] = (topic, idle_since, offsets)
         await truncate_topic(self._bootstrap, name, topic.partitions, offsets)
+        del self._unfinished[name]
         self._emptied[name] = (idle_since, offsets)
         self.truncations += 1
         freed = sum(end - previous.get(p, 0) for p, end in offsets.items())

@@ -21,6 +21,7 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.util import calc_crc32c, encode_varint
 
@@ -94,7 +95,9 @@ async def truncate_topic(
     await admin.start()
     await client.bootstrap()
     try:
-        await admin.delete_topics([topic], timeout_ms=5000)
+        # Idempotent, so that an attempt cut short can simply be made again.
+        with contextlib.suppress(UnknownTopicOrPartitionError):
+            await admin.delete_topics([topic], timeout_ms=5000)
         await admin.create_topics([NewTopic(topic, partitions, 1)], timeout_ms=5000)
         markers = [(p, offset_marker_batch(n)) for p, n in sorted(next_offsets.items()) if n > 0]
         if markers:

@@ -1,8 +1,9 @@
 """Consumer lag per topic, read from Faust's monitor when /metrics is scraped.
 
-Lag = the partition's end offset minus the offset this worker last read,
-summed over the partitions the worker holds. (The broker's consumer-group
-offset API does not work on the embedded broker, so the lag is computed here.)
+Lag = the partition's end offset minus the offset this worker last read, summed over
+the partitions the worker holds, and over the slot topics of a rotated topic
+(messaging/rotation.py), reported under its topics.yaml name. (The admin client's
+consumer-group offsets call fails on the embedded broker, so the lag is computed here.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 import faust
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from messaging.topics import base_topic
 
 
 class ConsumerLag(Collector):
@@ -32,7 +35,7 @@ class ConsumerLag(Collector):
         for tp, end in end_offsets.items():
             # Faust's read offset is that of the last message read; the next one is +1.
             next_to_read = read_offsets[tp] + 1 if tp in read_offsets else 0
-            lag[tp.topic] += max(0, end - next_to_read)
+            lag[base_topic(tp.topic)] += max(0, end - next_to_read)
         for topic, value in sorted(lag.items()):
             family.add_metric([topic], value)
         yield family

@@ -30,7 +30,7 @@ def create_app(
         settings.kafka_bootstrap_servers,
         rotation=TopicRotation(settings.kafka_topic_rotation_s),
     )
-    world = World()
+    world = World(settings.sandbox_history_limit)
     sandbox = Sandbox(
         settings=settings,
         world=world,

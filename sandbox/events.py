@@ -77,7 +77,7 @@ class KafkaPaymentEventPublisher:
         topic: str = MERCH_PAYMENT_EVENTS,
         rotation: TopicRotation | None = None,
         request_timeout_ms: int = 5_000,
-        linger_ms: int = 2,
+        linger_ms: int = 10,
         retry_seconds: float = 1.0,
         max_retry_seconds: float = 10.0,
         queue_size: int = 10_000,

@@ -21,7 +21,7 @@ class JournalEntry:
 class Journal:
     """Keeps the latest `limit` calls, so a long run or a benchmark cannot exhaust memory."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 20_000) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=limit)
 
     def record(self, entry: JournalEntry) -> JournalEntry:

@@ -112,7 +112,7 @@ class MerchPayments:
             decline_reason=None,
             created_at=now_rfc3339(),
         )
-        self._world.payments[payment.payment_id] = payment
+        self._world.remember_payment(payment)
 
         reason = _decline_reason(driver, request)
         if reason is not None or driver is None:
@@ -213,13 +213,17 @@ class MerchPayments:
                 f"payment:{payment.payment_id}",
                 payment.payment_id,
                 now_rfc3339(),
-            )
+            ),
+            keep=self._world.history_limit,
         )
 
     def _credit(self, payment: Payment, amount: int, key: str) -> None:
         driver = self._world.drivers.get(payment.driver) if payment.driver else None
         if driver is not None:
-            driver.post(LedgerEntry("credit", amount, key, payment.payment_id, now_rfc3339()))
+            driver.post(
+                LedgerEntry("credit", amount, key, payment.payment_id, now_rfc3339()),
+                keep=self._world.history_limit,
+            )
 
     async def _move(
         self,

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     # An injected `slow` fault delays the answer this long, then serves normally.
     sandbox_fault_slow_seconds: float = Field(default=1.5, ge=0)
     # The journal keeps this many latest calls (older ones are dropped).
-    sandbox_journal_limit: int = Field(default=200_000, ge=1)
+    sandbox_journal_limit: int = Field(default=20_000, ge=1)
+    # Payments and ledger entries per driver remembered; older ones are forgotten, so that
+    # a long benchmark levels off (~200 MB at these defaults) instead of growing.
+    sandbox_history_limit: int = Field(default=50_000, ge=1000)
     # A driver whose acceptance mode is `reject` declines this long after the
     # payment was created (0: declined in the create answer itself).
     sandbox_reject_delay_seconds: float = Field(default=0.5, ge=0)

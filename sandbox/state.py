@@ -48,14 +48,22 @@ class Driver:
     def key(self) -> DriverKey:
         return (self.park_id, self.driver_profile_id)
 
-    def post(self, entry: LedgerEntry) -> bool:
-        """Debit or credit once per idempotency key; False if the key was already posted."""
+    def post(self, entry: LedgerEntry, keep: int | None = None) -> bool:
+        """Debit or credit once per idempotency key; False if the key was already posted.
+
+        With `keep`, only about the latest `keep` entries (and their keys) are remembered.
+        """
         if len(self.posted_keys) != len(self.ledger):  # a ledger given from outside
             self.posted_keys = {e.idempotency_key for e in self.ledger}
         if entry.idempotency_key in self.posted_keys:
             return False
         self.posted_keys.add(entry.idempotency_key)
         self.ledger.append(entry)
+        if keep is not None and len(self.ledger) > 2 * keep:
+            # Trimmed in one go now and then, so posting stays O(1) on average.
+            dropped = self.ledger[:-keep]
+            del self.ledger[:-keep]
+            self.posted_keys.difference_update(e.idempotency_key for e in dropped)
         self.balance += entry.amount if entry.kind == "credit" else -entry.amount
         return True
 
@@ -111,8 +119,16 @@ class MeterRide:
 class World:
     """Everything the fake peers know. Plain data; the peers hold the rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, history_limit: int | None = None) -> None:
+        # A long run or a benchmark must not grow the fake without bound: beyond this many
+        # payments (and ledger entries per driver), the oldest are forgotten.
+        self.history_limit = history_limit
         self.reset()
+
+    def remember_payment(self, payment: Payment) -> None:
+        self.payments[payment.payment_id] = payment
+        if self.history_limit is not None and len(self.payments) > self.history_limit:
+            del self.payments[next(iter(self.payments))]
 
     def reset(self) -> None:
         self.drivers: dict[DriverKey, Driver] = {}

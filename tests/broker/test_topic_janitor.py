@@ -7,11 +7,19 @@ import io
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from launcher import topic_janitor
 from launcher.logs import Log, OutputSink
 from launcher.topic_janitor import REPLY_WINDOW_S, REQUEST_QUIET_S, TopicJanitor
 from messaging.rotation import REPLY_SLOTS, TopicRotation
-from messaging.topics import PAYMENT_REQUESTS, declared_topics, reply_topic, rotated_topics
+from messaging.topics import (
+    MERCH_PAYMENT_EVENTS,
+    PAYMENT_REQUESTS,
+    declared_topics,
+    reply_topic,
+    rotated_topics,
+)
 from messaging.truncation import next_offsets
 from tests.broker.conftest import create_topics
 
@@ -79,9 +87,9 @@ async def remaining(bootstrap: str, topic: str, partitions: int) -> int:
         await reader.stop()
 
 
-def idle_for(seconds: float) -> float:
-    """A time at which REQUESTS_SLOT (slot 1 of 2) has been idle for `seconds`."""
-    return 100 * PERIOD + seconds  # period 100 is slot 0's: slot 1 went idle as it began
+def idle_for(seconds: float, period: int = 100) -> float:
+    """A time at which slot 1 of 2 has been idle for `seconds` (`period` must be even)."""
+    return period * PERIOD + seconds  # an even period is slot 0's: slot 1 went idle as it began
 
 
 async def test_an_idle_slot_is_kept_until_its_records_are_committed(
@@ -134,3 +142,31 @@ async def fill_replies(bootstrap: str, topic: str, count: int) -> None:
             await producer.send_and_wait(topic, b"%d" % n, partition=0)
     finally:
         await producer.stop()
+
+
+async def test_an_emptying_cut_short_is_finished_with_the_offsets_kept(
+    bootstrap: str, janitor: TopicJanitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slot = ROTATION.names(MERCH_PAYMENT_EVENTS)[1]
+    await fill(bootstrap, slot, 24)
+    await consume_and_commit(bootstrap, slot, PARTITIONS, 24)
+    ends = await next_offsets(bootstrap, slot, PARTITIONS)
+
+    async def delete_then_fail(bootstrap_servers: str, topic: str, *args: object) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        finally:
+            await admin.close()
+        raise ConnectionError("the broker went away mid-way")
+
+    monkeypatch.setattr(topic_janitor, "truncate_topic", delete_then_fail)
+    with pytest.raises(ConnectionError):
+        await janitor.sweep(idle_for(REQUEST_QUIET_S + 1, period=200))
+    monkeypatch.undo()
+
+    await janitor.sweep(idle_for(REQUEST_QUIET_S + 1.5, period=200))
+
+    assert await next_offsets(bootstrap, slot, PARTITIONS) == ends
+    assert await remaining(bootstrap, slot, PARTITIONS) == 0
