@@ -2,7 +2,7 @@
 
 Usage: `python -m bench.soak [--minutes 10] [-c 32]` against a running `make run` (fresh is
 best). Prints each minute's throughput and latency, the last minute's share of the first,
-every process's resident memory at the start and the end, and how many requests the
+every process's memory at the start, half-way and at the end, and how many requests the
 ingress still awaits a reply for afterwards (should be 0). Figures go to bench/results/.
 """
 
@@ -37,22 +37,23 @@ PROCESSES = {
 
 def system_processes() -> dict[str, list[psutil.Process]]:
     found: dict[str, list[psutil.Process]] = {}
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter(["cmdline", "name"]):
         command = " ".join(process.info["cmdline"] or [])
         for name, needle in PROCESSES.items():
-            if needle in command.split(" ", 1)[0] if name == "postgres" else needle in command:
+            if process.info["name"] == needle if name == "postgres" else needle in command:
                 found.setdefault(name, []).append(process)
                 break
     return found
 
 
 def resident_mib() -> dict[str, float]:
-    """Resident memory of each process of the system (summed when several match)."""
+    """Memory of each part of the system, MiB: proportional set size (PSS), so that memory
+    PostgreSQL's processes share is counted once; summed when several processes match."""
     totals: dict[str, float] = {}
     for name, processes in system_processes().items():
         for process in processes:
             with contextlib.suppress(psutil.Error):
-                mib = process.memory_info().rss / 2**20
+                mib = process.memory_full_info().pss / 2**20
                 totals[name] = round(totals.get(name, 0.0) + mib, 1)
     return totals
 
@@ -104,7 +105,7 @@ def main() -> None:
     scenario.setup(args.ingress, args.sandbox)
     url = f"{args.ingress}{scenario.path}"
     started_at = datetime.now(UTC)
-    memory_start = resident_mib()
+    memory = [resident_mib()]
     minutes: list[LoadResult] = []
     cpu_by_minute: list[dict[str, int]] = []
     cpu = CpuMeter()
@@ -117,23 +118,24 @@ def main() -> None:
         result = run_wrk(url, args.concurrency, 60, scenario.script())
         minutes.append(result)
         cpu_by_minute.append(cpu.read())
+        memory.append(resident_mib())
         shares = " ".join(f"{cpu_by_minute[-1][name]:>3}" for name in PROCESSES)
         print(
             f"{minute:>6} {result.rps:>8.0f} {result.p50_ms:>8.1f} {result.p95_ms:>8.1f} "
             f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.errors:>7}   {shares}",
             flush=True,
         )
-    memory_end = resident_mib()
     time.sleep(1)  # the last replies land
     waiting = awaiting_replies(args.ingress)
     share = minutes[-1].rps / minutes[0].rps if minutes[0].rps else 0.0
     total = sum(m.requests for m in minutes)
     errors = sum(m.errors for m in minutes)
     print(f"\nlast minute / first minute: {share:.2f}; {total} requests, {errors} errors")
-    print("resident memory, MiB   start      end")
+    middle = len(memory) // 2
+    print(f"memory (PSS), MiB      start  minute {middle:<2}     end")
     for name in PROCESSES:
-        if name in memory_start or name in memory_end:
-            print(f"  {name:<18} {memory_start.get(name, 0):>7.1f} {memory_end.get(name, 0):>8.1f}")
+        start, half, end = (memory[i].get(name, 0.0) for i in (0, middle, -1))
+        print(f"  {name:<18} {start:>7.1f} {half:>10.1f} {end:>7.1f}")
     print(f"requests awaiting a reply after the run: {waiting:.0f}")
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"soak-{started_at:%Y%m%dT%H%M%SZ}.json"
@@ -146,8 +148,7 @@ def main() -> None:
                 "minutes": [asdict(m) for m in minutes],
                 "cpu_percent_by_minute": cpu_by_minute,
                 "last_over_first": share,
-                "resident_mib_start": memory_start,
-                "resident_mib_end": memory_end,
+                "pss_mib_by_minute": memory,
                 "awaiting_replies_after": waiting,
             },
             indent=2,

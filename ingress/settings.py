@@ -20,7 +20,7 @@ class IngressSettings(BaseSettings):
         default_factory=lambda: f"ingress-{socket.gethostname()}", pattern=r"^[A-Za-z0-9._-]+$"
     )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1000)
+    kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # Producing must fail fast when the broker is away: the contract wants a 503 within 2 s.
     kafka_send_timeout_s: float = Field(default=1.0, gt=0, le=10)
     # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.

@@ -19,10 +19,15 @@ class OutputSink:
         self._lock = threading.Lock()
 
     def write_line(self, process: str, line: str) -> None:
+        self.write_lines(process, [line])
+
+    def write_lines(self, process: str, lines: list[str]) -> None:
         stream = self._stream if self._stream is not None else sys.stdout
+        prefix = f"{process} | " if self._prefixed else ""
+        text = "".join(f"{prefix}{line}\n" for line in lines)
         with self._lock:
             try:
-                stream.write(f"{process} | {line}\n" if self._prefixed else f"{line}\n")
+                stream.write(text)
                 stream.flush()
             except (OSError, ValueError):
                 # A closed or broken stdout must not take the supervisor down with it.

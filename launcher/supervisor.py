@@ -248,16 +248,27 @@ class ChildProcess:
             await proc.wait()
 
     async def _pass_output(self, stream: asyncio.StreamReader) -> None:
+        # Whatever the pipe holds is read at once and its whole lines written in one go:
+        # under load a child writes hundreds of lines a second, and one write per line
+        # made this relay a noticeable share of the machine.
+        partial = b""
         while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:  # a line longer than STREAM_LIMIT: pass it on in pieces
-                raw = await stream.read(STREAM_LIMIT)
-            if not raw:
+            chunk = await stream.read(STREAM_LIMIT)
+            if not chunk:
+                if partial:
+                    self._pass_lines([partial])
                 return
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            self.recent_output.append(line)
-            self._sink.write_line(self.name, line)
+            *whole, partial = (partial + chunk).split(b"\n")
+            if len(partial) >= STREAM_LIMIT:  # an overlong line: passed on in pieces
+                whole.append(partial)
+                partial = b""
+            if whole:
+                self._pass_lines(whole)
+
+    def _pass_lines(self, raw_lines: list[bytes]) -> None:
+        lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in raw_lines]
+        self.recent_output.extend(lines)
+        self._sink.write_lines(self.name, lines)
 
     async def _finish_output(self) -> None:
         pump = self._pump

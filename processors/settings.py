@@ -13,7 +13,7 @@ class KafkaSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Tansu holds every fetch for its full wait, so this is the floor of each hop's latency.
-    kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1000)
+    kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # A killed worker's partitions move once its session times out.
     kafka_session_timeout_s: float = Field(default=10.0, ge=3.0, le=60.0)
     # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
