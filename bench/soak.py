@@ -59,31 +59,34 @@ def resident_mib() -> dict[str, float]:
 
 
 class CpuMeter:
-    """CPU % of one core per part of the system since the last reading."""
+    """CPU % of one core per part of the system since the last reading.
+
+    Processes are looked up again at each reading: PostgreSQL backends come and go (asyncpg
+    replaces idle pool connections), and a new one counts from its start.
+    """
 
     def __init__(self) -> None:
-        self._processes = system_processes()
         self._last = self._times()
         self._at = time.monotonic()
 
-    def _times(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for name, processes in self._processes.items():
+    @staticmethod
+    def _times() -> dict[tuple[str, int], float]:
+        times: dict[tuple[str, int], float] = {}
+        for name, processes in system_processes().items():
             for process in processes:
                 with contextlib.suppress(psutil.Error):
-                    times = process.cpu_times()
-                    totals[name] = totals.get(name, 0.0) + times.user + times.system
-        return totals
+                    cpu = process.cpu_times()
+                    times[(name, process.pid)] = cpu.user + cpu.system
+        return times
 
     def read(self) -> dict[str, int]:
         now, times = time.monotonic(), self._times()
         elapsed = now - self._at
-        shares = {
-            name: round(100 * (times.get(name, 0.0) - self._last.get(name, 0.0)) / elapsed)
-            for name in PROCESSES
-        }
+        used: dict[str, float] = {}
+        for (name, pid), total in times.items():
+            used[name] = used.get(name, 0.0) + total - self._last.get((name, pid), 0.0)
         self._last, self._at = times, now
-        return shares
+        return {name: round(100 * used.get(name, 0.0) / elapsed) for name in PROCESSES}
 
 
 def awaiting_replies(ingress: str) -> float:
