@@ -19,8 +19,13 @@ def main() -> None:
         configure_logging(settings.ingress_instance_id, settings.log_level)
         app = create_app(settings)
     except ValidationError as exc:
-        names = ", ".join(str(error["loc"][0]).upper() for error in exc.errors() if error["loc"])
-        sys.exit(f"invalid ingress configuration: {names}")
+        # A field's error names its variable (never its value, which may be a secret); a
+        # rule across fields says what is wrong.
+        problems = [
+            str(error["loc"][0]).upper() if error["loc"] else str(error["msg"])
+            for error in exc.errors()
+        ]
+        sys.exit(f"invalid ingress configuration: {', '.join(problems)}")
     except InvalidPartnerKeys as exc:
         sys.exit(f"invalid ingress configuration: {exc}")
     uvicorn.run(

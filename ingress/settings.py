@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from messaging.rotation import TopicRotation
 
 DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
 
@@ -36,3 +38,16 @@ class IngressSettings(BaseSettings):
     # How long the Pro app's finish-ride call is held before 504 `timeout`.
     finish_ride_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _holds_fit_the_reply_rotation(self) -> IngressSettings:
+        # A rotated reply slot is emptied a while after it stops being written; a request
+        # held longer than that could miss its reply.
+        kept = TopicRotation(self.kafka_topic_rotation_s).reply_kept_s()
+        longest = max(self.payment_hold_timeout, self.finish_ride_timeout, self.probe_timeout_s)
+        if longest >= kept:
+            raise ValueError(
+                f"hold timeouts ({longest:g} s) must be shorter than the {kept:g} s replies "
+                "are kept with KAFKA_TOPIC_ROTATION_S"
+            )
+        return self

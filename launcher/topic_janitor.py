@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from launcher.logs import Log
-from messaging.rotation import Ring, TopicRotation
+from messaging.rotation import REPLY_WINDOW_S, Ring, TopicRotation
 from messaging.topics import (
     declared_topics,
     reply_topic,
@@ -33,7 +33,6 @@ from messaging.truncation import next_offsets, truncate_topic
 
 REQUEST_QUIET_S = 6.0
 MARGIN_S = 1.0
-REPLY_WINDOW_S = 3.0
 SWEEP_EVERY_S = 0.5
 
 

@@ -30,6 +30,8 @@ REQUEST_SLOTS = 2
 # Reply topics: a reply may come up to the longest hold timeout after its request, so a
 # reply slot stays idle for (REPLY_SLOTS - 1) periods before it is emptied.
 REPLY_SLOTS = 5
+# A reply slot is emptied this long before it is written again (the janitor's window).
+REPLY_WINDOW_S = 3.0
 # The setting's name in every process (the launcher passes it to its children).
 ROTATION_ENV = "KAFKA_TOPIC_ROTATION_S"
 
@@ -91,3 +93,10 @@ class TopicRotation:
     def names(self, base: str) -> list[str]:
         """Every topic `base` is spread over (consumers read them all)."""
         return self.ring(base).names
+
+    def reply_kept_s(self) -> float:
+        """How long replies are kept after their slot stops being written (any hold beyond
+        this could lose its reply); unlimited without rotation."""
+        if not self.enabled:
+            return math.inf
+        return (REPLY_SLOTS - 1) * self.period_s - REPLY_WINDOW_S

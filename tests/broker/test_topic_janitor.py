@@ -11,8 +11,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from launcher import topic_janitor
 from launcher.logs import Log, OutputSink
-from launcher.topic_janitor import REPLY_WINDOW_S, REQUEST_QUIET_S, TopicJanitor
-from messaging.rotation import REPLY_SLOTS, TopicRotation
+from launcher.topic_janitor import REQUEST_QUIET_S, TopicJanitor
+from messaging.rotation import REPLY_SLOTS, REPLY_WINDOW_S, TopicRotation
 from messaging.topics import (
     MERCH_PAYMENT_EVENTS,
     PAYMENT_REQUESTS,
