@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from messaging.rotation import TopicRotation
-from sandbox import control, faults
+from sandbox import control, faults, latency
 from sandbox.context import Sandbox
 from sandbox.errors import install_error_handlers
 from sandbox.events import KafkaPaymentEventPublisher, PaymentEventPublisher
@@ -36,6 +37,7 @@ def create_app(
         world=world,
         journal=Journal(settings.sandbox_journal_limit),
         faults=faults.Faults(),
+        latencies=latency.Latencies(random.Random(settings.sandbox_latency_seed)),
         publisher=publisher,
         payments=MerchPayments(world, publisher, settings.sandbox_reject_delay_seconds),
     )
@@ -60,6 +62,7 @@ def create_app(
         app.include_router(router, prefix=f"/{service}", tags=[service])
     app.include_router(control.router)
     app.include_router(faults.router)
+    app.include_router(latency.router)
     # Added last = outermost: the access log sees the journal's final status too.
     app.add_middleware(PeerCallMiddleware, sandbox=sandbox)
     app.add_middleware(AccessLogMiddleware)

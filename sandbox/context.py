@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sandbox.events import PaymentEventPublisher
     from sandbox.faults import Faults
     from sandbox.journal import Journal
+    from sandbox.latency import Latencies
     from sandbox.merch_payments import MerchPayments
     from sandbox.settings import Settings
     from sandbox.state import World
@@ -26,6 +27,7 @@ class Sandbox:
     world: World
     journal: Journal
     faults: Faults
+    latencies: Latencies
     publisher: PaymentEventPublisher
     payments: MerchPayments
 

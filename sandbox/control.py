@@ -83,11 +83,12 @@ def payment_view(payment: Payment, refunds: list[dict[str, Any]]) -> dict[str, A
 
 @router.post("/reset")
 async def reset(sandbox: SandboxDep) -> dict[str, Any]:
-    """Empty the world, the journal and the faults."""
+    """Empty the world, the journal and the faults; every peer instant again."""
     sandbox.payments.reset()
     sandbox.world.reset()
     sandbox.journal.clear()
     sandbox.faults.clear()
+    sandbox.latencies.clear()
     return {"reset": True}
 
 

@@ -9,19 +9,21 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sandbox.context import SandboxDep
-from sandbox.peer_names import PEER_SERVICES
+from sandbox.peer_names import known_service
+
+MAX_DELAY_MS = 600_000
 
 
 class FaultMode(StrEnum):
     ERROR = "error"  # 500 with a JSON body
     TIMEOUT = "timeout"  # hang, then 504 (the caller times out first)
-    SLOW = "slow"  # delay, then serve normally
+    SLOW = "slow"  # delay (`delay_ms`, by default 1.5 s), then serve normally
 
 
 @dataclass
@@ -31,6 +33,7 @@ class FaultRule:
     operation: str  # a suffix of the path below the peer's prefix, or `*`
     mode: FaultMode
     times: int | None  # remaining; None = always
+    delay_ms: int | None = None  # `slow` only; None = the settings' default
 
     def matches(self, service: str, path: str) -> bool:
         if service != self.service:
@@ -43,12 +46,19 @@ class Faults:
         self._rules: list[FaultRule] = []
         self._ids = itertools.count(1)
 
-    def add(self, service: str, operation: str, mode: FaultMode, times: int | None) -> FaultRule:
-        rule = FaultRule(next(self._ids), service, operation, mode, times)
+    def add(
+        self,
+        service: str,
+        operation: str,
+        mode: FaultMode,
+        times: int | None,
+        delay_ms: int | None = None,
+    ) -> FaultRule:
+        rule = FaultRule(next(self._ids), service, operation, mode, times, delay_ms)
         self._rules.append(rule)
         return rule
 
-    def take(self, service: str, path: str) -> FaultMode | None:
+    def take(self, service: str, path: str) -> FaultRule | None:
         """The fault to apply to this call, if any; counts down the rule's `times`."""
         for rule in self._rules:
             if not rule.matches(service, path):
@@ -57,7 +67,7 @@ class Faults:
                 rule.times -= 1
                 if rule.times <= 0:
                     self._rules.remove(rule)
-            return rule.mode
+            return rule
         return None
 
     def rules(self) -> list[dict[str, Any]]:
@@ -72,13 +82,18 @@ class FaultRequest(BaseModel):
     operation: str = Field(min_length=1)
     mode: FaultMode
     times: int | None = Field(default=None, ge=1)
+    delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
 
     @field_validator("service")
     @classmethod
     def _known_service(cls, value: str) -> str:
-        if value not in PEER_SERVICES:
-            raise ValueError(f"unknown service; one of {', '.join(PEER_SERVICES)}")
-        return value
+        return known_service(value)
+
+    @model_validator(mode="after")
+    def _delay_only_when_slow(self) -> Self:
+        if self.delay_ms is not None and self.mode is not FaultMode.SLOW:
+            raise ValueError("delay_ms is for the slow mode only")
+        return self
 
 
 router = APIRouter(prefix="/_sandbox/faults", tags=["control"])
@@ -86,7 +101,7 @@ router = APIRouter(prefix="/_sandbox/faults", tags=["control"])
 
 @router.post("")
 async def add_fault(body: FaultRequest, sandbox: SandboxDep) -> dict[str, Any]:
-    rule = sandbox.faults.add(body.service, body.operation, body.mode, body.times)
+    rule = sandbox.faults.add(body.service, body.operation, body.mode, body.times, body.delay_ms)
     return asdict(rule)
 
 

@@ -1,4 +1,5 @@
-"""The one wrapper around every peer call: journal it, then apply any injected fault.
+"""The one wrapper around every peer call: journal it, wait the peer's latency (if it
+has a profile), then apply any injected fault.
 
 Control routes (`/_sandbox/...`) pass straight through.
 """
@@ -73,15 +74,20 @@ class PeerCallMiddleware:
             )
         )
 
+        latency = self.sandbox.latencies.wait_seconds(service)
+        if latency > 0:
+            await asyncio.sleep(latency)
+
         fault = self.sandbox.faults.take(service, path)
+        mode = fault.mode if fault is not None else None
         settings = self.sandbox.settings
-        if fault is FaultMode.ERROR:
+        if mode is FaultMode.ERROR:
             entry.status = 500
             await error_response(500, "injected_fault", f"{service} fault: error")(
                 scope, receive, send
             )
             return
-        if fault is FaultMode.TIMEOUT:
+        if mode is FaultMode.TIMEOUT:
             entry.status = 504
             if not disconnected:
                 await _hang(receive, settings.sandbox_fault_timeout_seconds)
@@ -89,8 +95,11 @@ class PeerCallMiddleware:
                 scope, receive, send
             )
             return
-        if fault is FaultMode.SLOW:
-            await asyncio.sleep(settings.sandbox_fault_slow_seconds)
+        if fault is not None and mode is FaultMode.SLOW:
+            delay_ms = fault.delay_ms
+            await asyncio.sleep(
+                settings.sandbox_fault_slow_seconds if delay_ms is None else delay_ms / 1000
+            )
 
         replayed = False
 

@@ -29,3 +29,10 @@ def split_peer_path(path: str) -> tuple[str, str] | None:
     if head not in PEER_SERVICES:
         return None
     return head, "/" + rest
+
+
+def known_service(value: str) -> str:
+    """`value` if it names a peer; a ValueError listing the peers otherwise (for validators)."""
+    if value not in PEER_SERVICES:
+        raise ValueError(f"unknown service; one of {', '.join(PEER_SERVICES)}")
+    return value

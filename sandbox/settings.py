@@ -23,8 +23,11 @@ class Settings(BaseSettings):
     # An injected `timeout` fault hangs this long before answering 504, so the
     # caller's own timeout fires first.
     sandbox_fault_timeout_seconds: float = Field(default=30.0, ge=0)
-    # An injected `slow` fault delays the answer this long, then serves normally.
+    # An injected `slow` fault without its own `delay_ms` delays the answer this long,
+    # then serves normally.
     sandbox_fault_slow_seconds: float = Field(default=1.5, ge=0)
+    # Seeds the random waits of `/_sandbox/latency`, so a run can be repeated; unset: random.
+    sandbox_latency_seed: int | None = None
     # The journal keeps this many latest calls (older ones are dropped).
     sandbox_journal_limit: int = Field(default=20_000, ge=1)
     # Payments and ledger entries per driver remembered; older ones are forgotten, so that
