@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.context import CorrelationIdDep, SandboxDep
 from sandbox.errors import PeerError
-from sandbox.merch_payments import payment_state
+from sandbox.merch_payments import payment_answer
 from sandbox.peer_names import PEER_SERVICES
 from sandbox.peers.monitex import money
 from sandbox.peers.order_core import revision
@@ -70,7 +70,7 @@ def payment_view(payment: Payment, refunds: list[dict[str, Any]]) -> dict[str, A
     if payment.driver is not None:
         driver = {"park_id": payment.driver[0], "driver_profile_id": payment.driver[1]}
     return {
-        **payment_state(payment).model_dump(mode="json"),
+        **payment_answer(payment).model_dump(mode="json"),
         "partner": payment.partner,
         "external_id": payment.external_id,
         "merchant": payment.merchant,
@@ -137,8 +137,10 @@ async def read_order(order_id: str, sandbox: SandboxDep) -> dict[str, Any]:
             "ride_id": ride.ride_id,
             "status": ride.status,
             "permit_number": ride.permit_number,
-            "price": money(ride.price_amount, ride.price_currency),
-            "meter_price": money(ride.meter_price_amount, ride.meter_price_currency or "")
+            "price": money(ride.price_amount, ride.price_currency).model_dump(),
+            "meter_price": money(
+                ride.meter_price_amount, ride.meter_price_currency or ""
+            ).model_dump()
             if ride.meter_price_amount is not None
             else None,
         }

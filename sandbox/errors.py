@@ -7,9 +7,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schemas.errors import ErrorBody
+
+class ErrorBody(BaseModel):
+    """How the fake peers refuse: the shape the contract uses for every JSON error."""
+
+    code: str
+    message: str
+    details: Any | None = None
 
 
 class PeerError(Exception):

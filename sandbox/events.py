@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from messaging.headers import CORRELATION_ID
 from messaging.rotation import TopicRotation
 from messaging.topics import MERCH_PAYMENT_EVENTS
-from schemas.merch_payments import MerchPaymentEvent
+from sandbox.peer_models.contractor_merch_payments import PaymentStatusChanged
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ class PaymentEventPublisher(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def publish(self, event: MerchPaymentEvent, correlation_id: str) -> None:
+    async def publish(self, event: PaymentStatusChanged, correlation_id: str) -> None:
         """Hand the event over for publishing; never raises for broker trouble."""
 
 
@@ -39,7 +39,7 @@ class PaymentEventPublisher(Protocol):
 class PublishedEvent:
     topic: str
     key: str
-    event: MerchPaymentEvent
+    event: PaymentStatusChanged
     headers: dict[str, str]
 
 
@@ -55,7 +55,7 @@ class InMemoryPaymentEventPublisher:
     async def stop(self) -> None:
         return None
 
-    async def publish(self, event: MerchPaymentEvent, correlation_id: str) -> None:
+    async def publish(self, event: PaymentStatusChanged, correlation_id: str) -> None:
         self.published.append(
             PublishedEvent(
                 topic=MERCH_PAYMENT_EVENTS,
@@ -65,7 +65,7 @@ class InMemoryPaymentEventPublisher:
             )
         )
 
-    def for_payment(self, payment_id: str) -> list[MerchPaymentEvent]:
+    def for_payment(self, payment_id: str) -> list[PaymentStatusChanged]:
         return [p.event for p in self.published if p.key == payment_id]
 
 
@@ -88,7 +88,7 @@ class KafkaPaymentEventPublisher:
         self._linger_ms = linger_ms
         self._retry_seconds = retry_seconds
         self._max_retry_seconds = max_retry_seconds
-        self._queue: asyncio.Queue[tuple[MerchPaymentEvent, str]] = asyncio.Queue(queue_size)
+        self._queue: asyncio.Queue[tuple[PaymentStatusChanged, str]] = asyncio.Queue(queue_size)
         self._task: asyncio.Task[None] | None = None
         self._producer: Any = None
 
@@ -116,7 +116,7 @@ class KafkaPaymentEventPublisher:
         if not self._queue.empty():
             log.warning("payment_events_not_published", count=self._queue.qsize())
 
-    async def publish(self, event: MerchPaymentEvent, correlation_id: str) -> None:
+    async def publish(self, event: PaymentStatusChanged, correlation_id: str) -> None:
         try:
             self._queue.put_nowait((event, correlation_id))
         except asyncio.QueueFull:
@@ -162,7 +162,7 @@ class KafkaPaymentEventPublisher:
             log.info("kafka_producer_connected", bootstrap_servers=self._bootstrap_servers)
             return producer
 
-    async def _send(self, event: MerchPaymentEvent, correlation_id: str) -> None:
+    async def _send(self, event: PaymentStatusChanged, correlation_id: str) -> None:
         fields = {"payment_id": event.payment_id, "status": event.status.value}
         try:
             # `send` only enqueues into the producer's batch (order per key is kept);

@@ -2,7 +2,7 @@
 
 Create (idempotent by `payment_id`), the driver's acceptance, cancel and
 refund; balances move through the driver's ledger, once per idempotency key;
-every status change is published as a `MerchPaymentEvent`.
+every status change is published as a `PaymentStatusChanged` event.
 
 Choices where the contract leaves room:
 * checks, in order: unknown QR -> `invalid_qr`; blocked -> `contractor_blocked`;
@@ -26,26 +26,26 @@ import structlog
 from sandbox.clock import now, now_rfc3339
 from sandbox.errors import PeerError
 from sandbox.events import PaymentEventPublisher
-from sandbox.state import Driver, LedgerEntry, Payment, Refund, World
-from schemas.merch_payments import (
-    CreateMerchPayment,
-    CreateMerchRefund,
-    MerchPaymentEvent,
-    MerchPaymentState,
-    MerchPaymentStatus,
-    MerchRefund,
+from sandbox.peer_models.contractor_merch_payments import (
+    CreatePayment,
+    CreateRefund,
+    PaymentAnswer,
+    PaymentStatus,
+    PaymentStatusChanged,
+    RefundAnswer,
 )
+from sandbox.state import Driver, LedgerEntry, Payment, Refund, World
 
 log = structlog.get_logger(__name__)
 
-PENDING = MerchPaymentStatus.PENDING_ACCEPTANCE
-CONFIRMED = MerchPaymentStatus.CONFIRMED
-DECLINED = MerchPaymentStatus.DECLINED
-CANCELLED = MerchPaymentStatus.CANCELLED
+PENDING = PaymentStatus.PENDING_ACCEPTANCE
+CONFIRMED = PaymentStatus.CONFIRMED
+DECLINED = PaymentStatus.DECLINED
+CANCELLED = PaymentStatus.CANCELLED
 
 
-def payment_state(payment: Payment) -> MerchPaymentState:
-    return MerchPaymentState(
+def payment_answer(payment: Payment) -> PaymentAnswer:
+    return PaymentAnswer(
         payment_id=payment.payment_id,
         status=payment.status,
         decline_reason=payment.decline_reason,
@@ -55,7 +55,7 @@ def payment_state(payment: Payment) -> MerchPaymentState:
     )
 
 
-def _decline_reason(driver: Driver | None, request: CreateMerchPayment) -> str | None:
+def _decline_reason(driver: Driver | None, request: CreatePayment) -> str | None:
     if driver is None:
         return "invalid_qr"
     if driver.blocked:
@@ -92,7 +92,7 @@ class MerchPayments:
             raise PeerError(404, "payment_not_found", f"no payment {payment_id}")
         return payment
 
-    async def create(self, request: CreateMerchPayment, correlation_id: str) -> Payment:
+    async def create(self, request: CreatePayment, correlation_id: str) -> Payment:
         existing = self._world.payments.get(request.payment_id)
         if existing is not None:
             self._check_same_request(existing, request)
@@ -159,7 +159,7 @@ class MerchPayments:
         await self._move(payment, CANCELLED, correlation_id)
         return payment
 
-    def refund(self, payment_id: str, request: CreateMerchRefund) -> MerchRefund:
+    def refund(self, payment_id: str, request: CreateRefund) -> RefundAnswer:
         payment = self.find(payment_id)
         done = self._world.refunds.get(request.refund_id)
         if done is not None:
@@ -180,8 +180,8 @@ class MerchPayments:
         return self._refund_answer(refund)
 
     @staticmethod
-    def _refund_answer(refund: Refund) -> MerchRefund:
-        return MerchRefund(
+    def _refund_answer(refund: Refund) -> RefundAnswer:
+        return RefundAnswer(
             refund_id=refund.refund_id,
             payment_id=refund.payment_id,
             amount=refund.amount,
@@ -189,7 +189,7 @@ class MerchPayments:
         )
 
     @staticmethod
-    def _check_same_request(payment: Payment, request: CreateMerchPayment) -> None:
+    def _check_same_request(payment: Payment, request: CreatePayment) -> None:
         first = (payment.qr_code, payment.amount, payment.currency, payment.partner)
         again = (request.qr_code, request.amount, request.currency, request.partner)
         if first != again or payment.external_id != request.external_id:
@@ -228,7 +228,7 @@ class MerchPayments:
     async def _move(
         self,
         payment: Payment,
-        status: MerchPaymentStatus,
+        status: PaymentStatus,
         correlation_id: str,
         reason: str | None = None,
     ) -> None:
@@ -241,7 +241,7 @@ class MerchPayments:
             status=status.value,
             decline_reason=payment.decline_reason,
         )
-        event = MerchPaymentEvent(
+        event = PaymentStatusChanged(
             event_id=str(uuid.uuid4()),
             payment_id=payment.payment_id,
             status=status,

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from schemas.merch_payments import MerchPaymentStatus
+from sandbox.peer_models.contractor_merch_payments import PaymentStatus
 
 Acceptance = Literal["auto", "manual", "reject", "never"]
 DriverKey = tuple[str, str]  # (park_id, driver_profile_id)
@@ -86,7 +86,7 @@ class Payment:
     external_id: str
     merchant: dict[str, Any] | None
     driver: DriverKey | None
-    status: MerchPaymentStatus
+    status: PaymentStatus
     decline_reason: str | None
     created_at: str
     refunded_total: int = 0

@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from sandbox.context import SandboxDep
+from sandbox.peer_models.driver_orders_builder import UpdateLite
 
 router = APIRouter(prefix="/v1/setcar")
-
-
-class UpdateLite(BaseModel):
-    park_id: str = Field(min_length=1)
-    driver_profile_id: str = Field(min_length=1)
-    order_id: str = Field(min_length=1)
-    changes: dict[str, Any]
 
 
 @router.post("/update-lite")

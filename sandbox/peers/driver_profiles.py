@@ -7,22 +7,21 @@ document has `data: []`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from sandbox.context import SandboxDep
+from sandbox.peer_models.driver_profiles import (
+    IdentityDoc,
+    Profile,
+    ProfilesAnswer,
+    RetrieveIdentityDocs,
+)
 
 router = APIRouter(prefix="/v1/identity-docs")
 
 
-class RetrieveIdentityDocs(BaseModel):
-    park_driver_profile_ids: list[str]
-
-
 @router.post("/retrieve_by_park_driver_profile_id")
-async def retrieve(body: RetrieveIdentityDocs, sandbox: SandboxDep) -> dict[str, Any]:
+async def retrieve(body: RetrieveIdentityDocs, sandbox: SandboxDep) -> ProfilesAnswer:
     by_id = {f"{d.park_id}_{d.driver_profile_id}": d for d in sandbox.world.drivers.values()}
     profiles = []
     for wanted in body.park_driver_profile_ids:
@@ -31,6 +30,6 @@ async def retrieve(body: RetrieveIdentityDocs, sandbox: SandboxDep) -> dict[str,
             continue
         docs = []
         if driver.number_pd_id is not None:
-            docs.append({"type": "passport", "number_pd_id": driver.number_pd_id})
-        profiles.append({"park_driver_profile_id": wanted, "data": docs})
-    return {"profiles": profiles}
+            docs.append(IdentityDoc(number_pd_id=driver.number_pd_id))
+        profiles.append(Profile(park_driver_profile_id=wanted, data=docs))
+    return ProfilesAnswer(profiles=profiles)

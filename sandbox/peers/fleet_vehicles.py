@@ -5,28 +5,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from sandbox.context import SandboxDep
+from sandbox.peer_models.fleet_vehicles import (
+    RetrieveVehicles,
+    Vehicle,
+    VehicleData,
+    VehiclesAnswer,
+)
 
 router = APIRouter(prefix="/v1/vehicles")
 
 
-class RetrieveVehicles(BaseModel):
-    id_in_set: list[str]
-    projection: list[str] = Field(default_factory=list)
-
-
-@router.post("/retrieve")
-async def retrieve(body: RetrieveVehicles, sandbox: SandboxDep) -> dict[str, Any]:
+# A car without a permit has no `permit_num` at all in `data`, not a null.
+@router.post("/retrieve", response_model_exclude_none=True)
+async def retrieve(body: RetrieveVehicles, sandbox: SandboxDep) -> VehiclesAnswer:
     vehicles = []
     for park_id_car_id in body.id_in_set:
         if park_id_car_id not in sandbox.world.permits:
             continue
         permit = sandbox.world.permits[park_id_car_id]
-        data = {"permit_num": permit} if permit is not None else {}
-        vehicles.append({"park_id_car_id": park_id_car_id, "data": data})
-    return {"vehicles": vehicles}
+        vehicles.append(Vehicle(park_id_car_id=park_id_car_id, data=VehicleData(permit_num=permit)))
+    return VehiclesAnswer(vehicles=vehicles)

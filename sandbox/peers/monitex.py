@@ -10,14 +10,20 @@ from __future__ import annotations
 import secrets
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel, Field
 
 from sandbox.clock import now
 from sandbox.context import SandboxDep
 from sandbox.errors import PeerError
+from sandbox.peer_models.monitex import (
+    FinishedRideAnswer,
+    FinishRide,
+    MoneyAnswer,
+    RideAnswer,
+    StartRide,
+)
 from sandbox.state import MeterRide, World
 
 
@@ -32,24 +38,8 @@ async def require_api_key(
 router = APIRouter(prefix="/v0.2/rides", dependencies=[Depends(require_api_key)])
 
 
-class MonitexPrice(BaseModel):
-    amount: Decimal = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-
-
-class StartRide(BaseModel):
-    external_id: str = Field(min_length=1)
-    permit_number: str = Field(min_length=1)
-    driver_id_number: str = Field(min_length=1)
-    price: MonitexPrice
-
-
-class FinishRide(BaseModel):
-    price: MonitexPrice
-
-
-def money(amount: Decimal, currency: str) -> dict[str, str]:
-    return {"amount": f"{amount.quantize(Decimal('0.01'))}", "currency": currency}
+def money(amount: Decimal, currency: str) -> MoneyAnswer:
+    return MoneyAnswer(amount=f"{amount.quantize(Decimal('0.01'))}", currency=currency)
 
 
 def _check_identity(world: World, body: StartRide) -> None:
@@ -81,11 +71,11 @@ def _find(world: World, ride_id: str) -> MeterRide:
 
 
 @router.post("")
-async def start_ride(body: StartRide, sandbox: SandboxDep) -> dict[str, Any]:
+async def start_ride(body: StartRide, sandbox: SandboxDep) -> RideAnswer:
     world = sandbox.world
     existing = world.ride_for_order(body.external_id)
     if existing is not None:
-        return {"ride_id": existing.ride_id, "status": existing.status}
+        return RideAnswer(ride_id=existing.ride_id, status=existing.status)
     _check_identity(world, body)
     ride = MeterRide(
         ride_id=f"mtx-{uuid.uuid4().hex[:16]}",
@@ -99,11 +89,11 @@ async def start_ride(body: StartRide, sandbox: SandboxDep) -> dict[str, Any]:
     )
     world.rides[ride.ride_id] = ride
     world.rides_by_external_id[ride.external_id] = ride.ride_id
-    return {"ride_id": ride.ride_id, "status": ride.status}
+    return RideAnswer(ride_id=ride.ride_id, status=ride.status)
 
 
 @router.post("/{ride_id}/finish")
-async def finish_ride(ride_id: str, body: FinishRide, sandbox: SandboxDep) -> dict[str, Any]:
+async def finish_ride(ride_id: str, body: FinishRide, sandbox: SandboxDep) -> FinishedRideAnswer:
     ride = _find(sandbox.world, ride_id)
     if ride.status == "cancelled":
         raise PeerError(409, "ride_cancelled", "the ride was cancelled")
@@ -114,17 +104,17 @@ async def finish_ride(ride_id: str, body: FinishRide, sandbox: SandboxDep) -> di
         ride.meter_price_currency = body.price.currency
         ride.status = "finished"
     assert ride.meter_price_amount is not None and ride.meter_price_currency is not None
-    return {
-        "ride_id": ride.ride_id,
-        "status": ride.status,
-        "meter_price": money(ride.meter_price_amount, ride.meter_price_currency),
-    }
+    return FinishedRideAnswer(
+        ride_id=ride.ride_id,
+        status=ride.status,
+        meter_price=money(ride.meter_price_amount, ride.meter_price_currency),
+    )
 
 
 @router.post("/{ride_id}/cancel")
-async def cancel_ride(ride_id: str, sandbox: SandboxDep) -> dict[str, Any]:
+async def cancel_ride(ride_id: str, sandbox: SandboxDep) -> RideAnswer:
     ride = _find(sandbox.world, ride_id)
     if ride.status == "finished":
         raise PeerError(409, "ride_finished", "the ride is already finished")
     ride.status = "cancelled"
-    return {"ride_id": ride.ride_id, "status": ride.status}
+    return RideAnswer(ride_id=ride.ride_id, status=ride.status)

@@ -10,10 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from sandbox.context import SandboxDep
 from sandbox.errors import PeerError
+from sandbox.peer_models.order_core import (
+    FieldsAnswer,
+    GetFields,
+    Revision,
+    SetFields,
+    SetFieldsAnswer,
+)
 from sandbox.state import Order, World
 
 VERSION = "order.version"
@@ -21,16 +27,7 @@ VERSION = "order.version"
 router = APIRouter(prefix="/internal/processing/v1/order-proc")
 
 
-class GetFields(BaseModel):
-    fields: list[str] = Field(default_factory=list)
-
-
-class SetFields(BaseModel):
-    revision: dict[str, int]
-    update: dict[str, dict[str, Any]]
-
-
-def revision(order: Order) -> dict[str, int]:
+def revision(order: Order) -> Revision:
     return {VERSION: order.version}
 
 
@@ -50,13 +47,13 @@ def project(document: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 
 @router.post("/get-fields")
-async def get_fields(order_id: str, body: GetFields, sandbox: SandboxDep) -> dict[str, Any]:
+async def get_fields(order_id: str, body: GetFields, sandbox: SandboxDep) -> FieldsAnswer:
     order = _find(sandbox.world, order_id)
-    return {"document": project(order.document, body.fields), "revision": revision(order)}
+    return FieldsAnswer(document=project(order.document, body.fields), revision=revision(order))
 
 
 @router.post("/set-fields")
-async def set_fields(order_id: str, body: SetFields, sandbox: SandboxDep) -> dict[str, Any]:
+async def set_fields(order_id: str, body: SetFields, sandbox: SandboxDep) -> SetFieldsAnswer:
     order = _find(sandbox.world, order_id)
     unsupported = set(body.update) - {"$set"}
     if unsupported:
@@ -72,4 +69,4 @@ async def set_fields(order_id: str, body: SetFields, sandbox: SandboxDep) -> dic
         if key != "_id":
             order.document[key] = value
     order.version += 1
-    return {"revision": revision(order)}
+    return SetFieldsAnswer(revision=revision(order))

@@ -11,8 +11,8 @@ import httpx
 
 from sandbox.app import create_app
 from sandbox.events import KafkaPaymentEventPublisher
+from sandbox.peer_models.contractor_merch_payments import PaymentStatus, PaymentStatusChanged
 from sandbox.settings import Settings
-from schemas.merch_payments import MerchPaymentEvent, MerchPaymentStatus
 
 
 def closed_port() -> int:
@@ -22,11 +22,11 @@ def closed_port() -> int:
     return port
 
 
-def event() -> MerchPaymentEvent:
-    return MerchPaymentEvent(
+def event() -> PaymentStatusChanged:
+    return PaymentStatusChanged(
         event_id="e-1",
         payment_id="pay-1",
-        status=MerchPaymentStatus.CONFIRMED,
+        status=PaymentStatus.CONFIRMED,
         occurred_at=datetime.now(UTC),
     )
 
