@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -114,7 +115,7 @@ class Demo:
                 "event_id": str(uuid.uuid4()),
                 "event": event,
                 "order_id": order_id,
-                "occurred_at": "2026-11-22T10:00:00Z",
+                "occurred_at": datetime.now(UTC).isoformat(),
                 "country": "ISR",
                 "park_id": "demo-park",
                 "driver_profile_id": f"{driver}-{self.run}",

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
@@ -131,7 +132,7 @@ def _ride_event_body(event: str, order_id: str) -> str:
             "event_id": "%EV%",
             "event": event,
             "order_id": order_id,
-            "occurred_at": "2026-11-22T10:00:00Z",
+            "occurred_at": datetime.now(UTC).isoformat(),
             "country": "ISR",
             "park_id": BENCH_PARK,
             "driver_profile_id": BENCH_DRIVER,

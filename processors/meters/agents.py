@@ -66,7 +66,7 @@ def build_ports(resources: Resources, settings: MeterSettings) -> MeterPorts:
 @app.resources.on_open
 async def _build_use_cases(resources: Resources) -> None:
     ports = build_ports(resources, settings)
-    use_cases.ride_events = RideEvents(ports, settings.rollout)
+    use_cases.ride_events = RideEvents(ports, settings.rollout, settings.meter_start_max_age)
     use_cases.finish_ride = FinishRide(ports, settings.meter_finish_wait_for_start_s)
 
 

@@ -10,6 +10,12 @@ SKIPPED_EVENTS = Counter(
     "Ride events that changed nothing, by event and reason",
     ["event", "reason"],
 )
+REFUSED_EVENTS = Counter(
+    "meter_ride_events_refused_total",
+    "Ride events refused because they disagree with the order in order-core "
+    "(performer_mismatch, country_mismatch): nothing was started or cancelled",
+    ["event", "reason"],
+)
 STARTS = Counter(
     "meter_starts_total",
     "Meter starts by outcome (started, failed) and failing step ('' when started)",

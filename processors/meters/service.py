@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -18,15 +19,20 @@ from processors.meters import metrics
 from processors.meters.domain import (
     FAILURE_PLANS,
     METER_CURRENCY_BY_COUNTRY,
+    Disagreement,
     MeterState,
     Money,
     Performer,
     Rollout,
     SkipReason,
     StartStep,
+    disagreement,
+    event_skip_reason,
+    order_skip_reason,
+    price_refusal,
     ride_price,
     start_may_run,
-    start_skip_reason,
+    too_late_to_start,
 )
 from processors.meters.errors import (
     FinishRefused,
@@ -58,6 +64,16 @@ T = TypeVar("T")
 # Vendor refusals on finish that mean "there is no running ride to finish".
 _NO_RIDE_REASONS = frozenset({"ride_not_found", "ride_cancelled"})
 
+# How late after the ride started (`occurred_at`) a ride_started may still start the
+# meter, by default (METER_START_MAX_AGE).
+DEFAULT_MAX_START_AGE_S = 60.0
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 @dataclass(frozen=True)
 class MeterPorts:
@@ -76,6 +92,7 @@ class StartOutcome:
     started: bool = False
     meter_ride_id: str | None = None
     skipped: SkipReason | None = None
+    refused: Disagreement | None = None
     failed_step: StartStep | None = None
 
 
@@ -91,52 +108,111 @@ class _StepFailed(Exception):
 
 class StartMeterRide:
     """ride_started -> a running meter ride with our price, recorded on the order and
-    announced to the driver's app; or, when a step fails, the table of contract 3.2."""
+    announced to the driver's app; or, when a step fails, the table of contract 3.2.
 
-    def __init__(self, ports: MeterPorts, rollout: Rollout) -> None:
+    The order as order-core returns it is the truth: its performer, country and the
+    rollout decide; an event that disagrees with it starts nothing (counted, logged).
+    """
+
+    def __init__(
+        self,
+        ports: MeterPorts,
+        rollout: Rollout,
+        max_start_age_s: float = DEFAULT_MAX_START_AGE_S,
+        clock: Clock = utc_now,
+    ) -> None:
         self._p = ports
         self._rollout = rollout
+        self._max_start_age_s = max_start_age_s
+        self._clock = clock
 
     async def __call__(self, event: RideEvent) -> StartOutcome:
-        skip = start_skip_reason(event, self._rollout)
-        if skip is None:
-            existing = await self._p.states.begin_start(
-                event.order_id, event.park_id, event.driver_profile_id, event.event_id
-            )
-            if existing is not None and not start_may_run(existing.state):
-                await self._p.states.note(
-                    event.order_id,
-                    "repeated_ride_started",
-                    {"event_id": event.event_id, "state": existing.state},
-                )
-                skip = SkipReason.ALREADY_HANDLED
-        if skip is not None:
-            metrics.SKIPPED_EVENTS.labels(event.event, skip).inc()
-            log.info("meter_start_skipped", order_id=event.order_id, reason=skip)
-            return StartOutcome(skipped=skip)
-
         started = time.perf_counter()
-        outcome = await self._start(event)
+        admitted = await self._admit(event)
+        if not isinstance(admitted, OrderSnapshot):
+            return admitted
+        outcome = await self._start(event, admitted)
         label = "started" if outcome.started else "failed"
         metrics.START_DURATION.labels(label).observe(time.perf_counter() - started)
         metrics.STARTS.labels(label, outcome.failed_step or "").inc()
         return outcome
 
-    async def _start(self, event: RideEvent) -> StartOutcome:
-        order: OrderSnapshot | None = None
-        price: Money | None = None
+    async def _admit(self, event: RideEvent) -> OrderSnapshot | StartOutcome:
+        """The order whose meter this event may start, or the outcome that ends it here."""
+        skip = event_skip_reason(event, self._rollout)
+        if skip is not None:
+            return self._skipped(event, skip)
+        if not await self._may_run(event, await self._p.states.get(event.order_id)):
+            return self._skipped(event, SkipReason.ALREADY_HANDLED)
         try:
-            order = await self._step(
-                StartStep.ORDER_CORE_READ, self._p.orders.get_order(event.order_id)
+            order = await self._p.orders.get_order(event.order_id)
+        except PeerError as exc:
+            return await self._order_unreadable(event, exc)
+        refused = disagreement(event, order.performer, order.country)
+        if refused is not None:
+            metrics.REFUSED_EVENTS.labels(event.event, refused).inc()
+            log.warning(
+                "ride_event_refused",
+                order_id=event.order_id,
+                event_id=event.event_id,
+                reason=refused,
             )
-            price = ride_price(event, order.price, order.country or event.country)
+            return StartOutcome(refused=refused)
+        skip = order_skip_reason(order.performer, order.country, self._rollout)
+        if skip is not None:
+            return self._skipped(event, skip)
+        performer = order.performer
+        existing = await self._p.states.begin_start(
+            event.order_id, performer.park_id, performer.driver_profile_id, event.event_id
+        )
+        if not await self._may_run(event, existing):
+            return self._skipped(event, SkipReason.ALREADY_HANDLED)
+        return order
+
+    async def _may_run(self, event: RideEvent, record: MeterRecord | None) -> bool:
+        """False for a repeated or redelivered ride_started (noted on the order)."""
+        if record is None or start_may_run(record.state):
+            return True
+        await self._p.states.note(
+            event.order_id,
+            "repeated_ride_started",
+            {"event_id": event.event_id, "state": record.state},
+        )
+        return False
+
+    async def _order_unreadable(self, event: RideEvent, exc: PeerError) -> StartOutcome:
+        """order-core read failed: stop, no fallback; recorded so a repeat does not retry."""
+        existing = await self._p.states.begin_start(
+            event.order_id, event.park_id, event.driver_profile_id, event.event_id
+        )
+        if not await self._may_run(event, existing):
+            return self._skipped(event, SkipReason.ALREADY_HANDLED)
+        failure = _StepFailed(StartStep.ORDER_CORE_READ, exc.reason)
+        await self._fail(event, None, failure, None)
+        metrics.STARTS.labels("failed", failure.step).inc()
+        return StartOutcome(failed_step=failure.step)
+
+    @staticmethod
+    def _skipped(event: RideEvent, skip: SkipReason) -> StartOutcome:
+        metrics.SKIPPED_EVENTS.labels(event.event, skip).inc()
+        log.info("meter_start_skipped", order_id=event.order_id, reason=skip)
+        return StartOutcome(skipped=skip)
+
+    async def _start(self, event: RideEvent, order: OrderSnapshot) -> StartOutcome:
+        price = ride_price(event, order.price, order.country or event.country)
+        refusal = price_refusal(price)
+        if refusal is not None:
+            price = None  # not recorded either: the row could not hold it
+        try:
             if order.external_meter_ride_id is not None:
                 # A start that got this far before (our record lost, or a worker died
                 # mid-start): the vendor already has the ride; only the app may not know.
                 meter_ride_id = order.external_meter_ride_id
                 await self._p.states.note(event.order_id, "meter_ride_already_on_order")
             else:
-                meter_ride_id = await self._start_on_meter(order, price)
+                if too_late_to_start(event.occurred_at, self._clock(), self._max_start_age_s):
+                    raise _StepFailed(StartStep.EVENT_AGE, "too_old")
+                meter_ride_id = await self._start_on_meter(order, price, refusal)
                 await self._record_on_order(order, meter_ride_id)
             await self._step(
                 StartStep.DRIVER_ORDERS_BUILDER,
@@ -149,18 +225,19 @@ class StartMeterRide:
                 meter_ride_id,
             )
         except _StepFailed as failure:
-            performer = order.performer if order is not None else None
-            await self._fail(event, performer, failure, price)
+            await self._fail(event, order.performer, failure, price)
             return StartOutcome(failed_step=failure.step, meter_ride_id=failure.meter_ride_id)
         await self._p.states.mark_started(event.order_id, meter_ride_id, price)
         log.info("meter_started", order_id=event.order_id, meter_ride_id=meter_ride_id)
         return StartOutcome(started=True, meter_ride_id=meter_ride_id)
 
-    async def _start_on_meter(self, order: OrderSnapshot, price: Money | None) -> str:
+    async def _start_on_meter(
+        self, order: OrderSnapshot, price: Money | None, price_refused: str | None
+    ) -> str:
         performer = order.performer
         if price is None:
             # Checked first: without a price the number must not even be fetched.
-            raise _StepFailed(StartStep.METER_START, "no_price")
+            raise _StepFailed(StartStep.METER_START, price_refused or "no_price")
         if order.car_id is None:
             raise _StepFailed(StartStep.FLEET_VEHICLES, "no_car_on_order")
         permit = await self._step(
@@ -263,6 +340,18 @@ class CancelMeterRide:
 
     async def __call__(self, event: RideEvent, record: MeterRecord | None) -> str:
         states = self._p.states
+        if record is not None and not Performer(record.park_id, record.driver_profile_id).is_caller(
+            event.park_id, event.driver_profile_id
+        ):
+            # The record's performer is the order's (read when the start began).
+            metrics.REFUSED_EVENTS.labels(event.event, Disagreement.PERFORMER).inc()
+            log.warning(
+                "ride_event_refused",
+                order_id=event.order_id,
+                event_id=event.event_id,
+                reason=Disagreement.PERFORMER,
+            )
+            return f"refused:{Disagreement.PERFORMER}"
         if record is None:
             # A cancel that overtook its start: remember it so a late start does nothing.
             await states.mark_cancelled(event.order_id, event.park_id, event.driver_profile_id)
@@ -297,9 +386,15 @@ class CancelMeterRide:
 class RideEvents:
     """Routes one ride event: starts, cancels, and counts the rides of meter countries."""
 
-    def __init__(self, ports: MeterPorts, rollout: Rollout) -> None:
+    def __init__(
+        self,
+        ports: MeterPorts,
+        rollout: Rollout,
+        max_start_age_s: float = DEFAULT_MAX_START_AGE_S,
+        clock: Clock = utc_now,
+    ) -> None:
         self._states = ports.states
-        self.start = StartMeterRide(ports, rollout)
+        self.start = StartMeterRide(ports, rollout, max_start_age_s, clock)
         self.cancel = CancelMeterRide(ports)
 
     async def __call__(self, event: RideEvent) -> None:

@@ -32,6 +32,9 @@ class MeterSettings(BaseSettings):
     # The finish's order-core read plus its vendor call must fit FINISH_RIDE_TIMEOUT.
     monitex_timeout_s: float = Field(default=2.0, gt=0, le=30)
     peer_timeout_s: float = Field(default=1.0, gt=0, le=30)
+    # METER_START_MAX_AGE: past this many seconds after the ride started (`occurred_at`),
+    # a ride_started no longer starts the meter (it would bill mid-ride): fallback.
+    meter_start_max_age: float = Field(default=60.0, gt=0, le=3600)
     # How long a finish that overtook its start waits for the start to end.
     meter_finish_wait_for_start_s: float = Field(default=2.0, ge=0, le=30)
 

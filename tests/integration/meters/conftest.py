@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -100,7 +101,8 @@ class Meters:
             "event_id": str(uuid.uuid4()),
             "event": event,
             "order_id": ride.order_id,
-            "occurred_at": "2026-11-22T10:00:00Z",
+            # Now: a ride_started older than METER_START_MAX_AGE no longer starts a meter.
+            "occurred_at": datetime.now(UTC).isoformat(),
             "country": "ISR",
             "park_id": ride.park_id,
             "driver_profile_id": ride.driver_profile_id,

@@ -1,5 +1,5 @@
 """METERS_ROLLOUT in a real worker: a stack of its own with `drivers:` rollout starts the
-meter for the listed driver only, and counts the other as skipped."""
+meter for the listed driver only (the order's driver), and counts the other as skipped."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ def test_only_drivers_in_the_rollout_get_the_meter(rollout_stack: RunningStack) 
         )
         assert meters.state(outside) is None
         assert meters.order(outside)["meter_ride"] is None
-        order_core_orders = {c["query"].get("order_id") for c in meters.journal("order-core")}
-        assert outside.order_id not in order_core_orders
+        # The rollout is checked on the order's performer (contract 3.2), so the order
+        # is read; nothing else happens for it.
+        started_orders = {c["body"]["external_id"] for c in meters.journal("monitex")}
+        assert started_orders == {inside.order_id}
+        setcar_orders = {c["body"]["order_id"] for c in meters.journal("driver-orders-builder")}
+        assert outside.order_id not in setcar_orders
     finally:
         meters.close()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from schemas.rides import RideEvent, RideEventType
-from tests.unit.meters.fakes import World
+from tests.unit.meters.fakes import STARTED_AT, World
 
 PARK, DRIVER, CAR = "p-1", "d-1", "c-1"
 PERMIT, ID_NUMBER = "PERMIT-0001", "ID-NUMBER-777001"
@@ -36,7 +35,7 @@ def make_event() -> MakeEvent:
             "event_id": f"ev-{next(counter)}",
             "event": RideEventType(event),
             "order_id": ORDER,
-            "occurred_at": datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
+            "occurred_at": STARTED_AT,
             "country": "ISR",
             "park_id": PARK,
             "driver_profile_id": DRIVER,

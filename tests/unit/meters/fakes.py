@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,10 @@ from processors.meters.ports import (
     StartRideCommand,
 )
 from processors.meters.service import FinishRide, MeterPorts, RideEvents
+
+# When the test rides start (`occurred_at`), and the worker's clock: 5 s later.
+STARTED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+NOW = STARTED_AT + timedelta(seconds=5)
 
 
 @dataclass
@@ -287,6 +292,7 @@ class World:
     driver_orders: FakeDriverOrders = field(default_factory=FakeDriverOrders)
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
     states: InMemoryMeterStates = field(default_factory=InMemoryMeterStates)
+    now: datetime = NOW
 
     @property
     def ports(self) -> MeterPorts:
@@ -301,8 +307,12 @@ class World:
             states=self.states,
         )
 
-    def ride_events(self, rollout: Rollout | None = None) -> RideEvents:
-        return RideEvents(self.ports, rollout or Rollout(mode="all"))
+    def ride_events(
+        self, rollout: Rollout | None = None, max_start_age_s: float = 60.0
+    ) -> RideEvents:
+        return RideEvents(
+            self.ports, rollout or Rollout(mode="all"), max_start_age_s, clock=lambda: self.now
+        )
 
     def finish_ride(self, wait_for_start_s: float = 0.3) -> FinishRide:
         return FinishRide(self.ports, wait_for_start_s, poll_interval_s=0.01)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from processors.meters.domain import (
     FAILURE_PLANS,
+    Disagreement,
     MeterState,
     Money,
+    Performer,
     Rollout,
     SkipReason,
     StartStep,
+    disagreement,
+    event_skip_reason,
+    order_skip_reason,
+    price_refusal,
     ride_price,
     rollout_bucket,
     start_may_run,
-    start_skip_reason,
+    too_late_to_start,
 )
 from tests.unit.meters.conftest import MakeEvent
 
@@ -51,15 +60,72 @@ def test_rollout_percent_edges_and_monotony() -> None:
     assert at_20 < at_50
 
 
-def test_start_skips_other_countries_then_rollout(make_event: MakeEvent) -> None:
-    assert start_skip_reason(make_event(country="RUS"), Rollout(mode="all")) is SkipReason.COUNTRY
-    assert start_skip_reason(make_event(), Rollout(mode="none")) is SkipReason.ROLLOUT
-    assert start_skip_reason(make_event(), Rollout(mode="all")) is None
+def test_event_alone_only_skips_other_countries_or_a_rollout_of_nobody(
+    make_event: MakeEvent,
+) -> None:
+    everyone, nobody = Rollout(mode="all"), Rollout(mode="none")
+    someone = Rollout(mode="drivers", drivers=frozenset({"someone-else"}))
+    assert event_skip_reason(make_event(country="RUS"), everyone) is SkipReason.COUNTRY
+    assert event_skip_reason(make_event(), nobody) is SkipReason.ROLLOUT
+    assert event_skip_reason(make_event(), Rollout(mode="percent", percent=0)) is SkipReason.ROLLOUT
+    # Whether this driver is in the rollout is decided on the order's performer.
+    assert event_skip_reason(make_event(), someone) is None
+    assert event_skip_reason(make_event(), everyone) is None
+
+
+def test_order_decides_country_and_rollout() -> None:
+    performer = Performer("p-1", "d-1")
+    only_d1 = Rollout(mode="drivers", drivers=frozenset({"d-1"}))
+    assert order_skip_reason(performer, "ISR", only_d1) is None
+    assert order_skip_reason(performer, "RUS", only_d1) is SkipReason.COUNTRY
+    assert order_skip_reason(performer, None, only_d1) is SkipReason.COUNTRY
+    assert order_skip_reason(Performer("p-1", "d-2"), "ISR", only_d1) is SkipReason.ROLLOUT
+
+
+def test_event_disagreeing_with_the_order(make_event: MakeEvent) -> None:
+    event = make_event(park_id="p-1", driver_profile_id="d-1", country="ISR")
+    assert disagreement(event, Performer("p-1", "d-1"), "ISR") is None
+    assert disagreement(event, Performer("p-1", "d-2"), "ISR") is Disagreement.PERFORMER
+    assert disagreement(event, Performer("p-2", "d-1"), "ISR") is Disagreement.PERFORMER
+    assert disagreement(event, Performer("p-1", "d-1"), "RUS") is Disagreement.COUNTRY
+    assert disagreement(event, Performer("p-1", "d-1"), None) is None
+
+
+def test_start_too_late_past_the_max_age() -> None:
+    started = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert not too_late_to_start(started, started + timedelta(seconds=60), 60)
+    assert too_late_to_start(started, started + timedelta(seconds=60.5), 60)
+    assert too_late_to_start(started, started + timedelta(minutes=5), 60)
+    assert not too_late_to_start(started, started - timedelta(seconds=30), 60)  # clock skew
+    naive = datetime(2026, 11, 22, 10, 0)
+    assert too_late_to_start(naive, started + timedelta(minutes=5), 60)
+
+
+@pytest.mark.parametrize(
+    ("amount", "refusal"),
+    [
+        ("0", None),
+        ("48.5", None),
+        ("100000", None),
+        ("100000.01", "price_out_of_range"),
+        ("1e30", "price_out_of_range"),
+        ("-1", "price_out_of_range"),
+        ("NaN", "price_out_of_range"),
+        ("Infinity", "price_out_of_range"),
+    ],
+)
+def test_meter_price_is_bounded_by_the_contract(amount: str, refusal: str | None) -> None:
+    assert price_refusal(Money(Decimal(amount), "ILS")) == refusal
+
+
+def test_no_price_is_refused() -> None:
+    assert price_refusal(None) == "no_price"
 
 
 def test_failure_table_of_the_contract() -> None:
     fallback = {step for step, plan in FAILURE_PLANS.items() if plan.fallback}
     assert fallback == {
+        StartStep.EVENT_AGE,
         StartStep.METER_START,
         StartStep.ORDER_CORE_WRITE,
         StartStep.FLEET_VEHICLES,

@@ -294,7 +294,9 @@ async def test_drivers_outside_the_rollout_are_skipped(world: World, make_event:
     outcome = await events.start(make_event())
 
     assert outcome.skipped is SkipReason.ROLLOUT
-    assert world.orders.reads == 0
+    assert world.orders.reads == 1  # the rollout is checked on the order's performer
+    assert (world.meter.calls, world.driver_orders.changes) == ([], [])
+    assert world.states.records == {}
 
 
 async def test_price_falls_back_to_the_order_price(world: World, make_event: MakeEvent) -> None:
