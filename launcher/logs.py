@@ -1,13 +1,14 @@
-"""JSON log lines of the launcher and the prefixed pass-through of every child's output."""
+"""The launcher's log lines (the shape of every process: observability.logs) and the
+prefixed pass-through of every child's output."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
+
+from observability.logs import render_line, wants_console
 
 
 class OutputSink:
@@ -17,6 +18,14 @@ class OutputSink:
         self._stream = stream
         self._prefixed = prefixed
         self._lock = threading.Lock()
+        self._console: bool | None = None
+
+    @property
+    def console(self) -> bool:
+        """Whether the lines are for people (a terminal, or LOG_FORMAT=console)."""
+        if self._console is None:
+            self._console = wants_console(self._stream if self._stream is not None else sys.stdout)
+        return self._console
 
     def write_line(self, process: str, line: str) -> None:
         self.write_lines(process, [line])
@@ -35,7 +44,10 @@ class OutputSink:
 
 
 class Log:
-    """The launcher's own structured log: one JSON object per line."""
+    """The launcher's own structured log, in the shape of every process's.
+
+    In a line about a child, the `process` field names that child (the line's prefix
+    names the launcher)."""
 
     def __init__(self, sink: OutputSink, process: str = "launcher") -> None:
         self._sink = sink
@@ -51,14 +63,8 @@ class Log:
         self._emit("error", event, fields)
 
     def _emit(self, level: str, event: str, fields: dict[str, object]) -> None:
-        record: dict[str, object] = {
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": level,
-            "process": self._process,
-            "event": event,
-        }
-        record.update(fields)
-        self._sink.write_line(self._process, json.dumps(record, default=str))
+        line = render_line(self._process, level, event, fields, console=self._sink.console)
+        self._sink.write_line(self._process, line)
 
 
 def redact_url(url: str) -> str:

@@ -36,6 +36,7 @@ from launcher.supervisor import ChildProcess, ChildSpec
 from launcher.topic_janitor import TopicJanitor
 from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.rotation import ROTATION_ENV, TopicRotation
+from observability.logs import LOG_FORMAT_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = PROJECT_ROOT / ".run"
@@ -406,6 +407,8 @@ class Stack:
         env["DATABASE_URL"] = self.database_url
         env[ROTATION_ENV] = str(self.rotation.period_s)
         env.setdefault("LOG_LEVEL", "INFO")
+        # Children write to our pipe: they render for people when our own output is for people.
+        env.setdefault(LOG_FORMAT_ENV, "console" if self.sink.console else "json")
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the launcher as they are written
         return env
 
