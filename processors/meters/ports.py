@@ -131,6 +131,11 @@ class MeterRecord:
     failure_reason: str | None = None
     meter_price: Money | None = None
 
+    @property
+    def performer(self) -> Performer:
+        """The order's performer, as order-core gave it when the start began."""
+        return Performer(self.park_id, self.driver_profile_id)
+
 
 class MeterStates(Protocol):
     """The record of every order's meter ride, for the use cases and for operators.
@@ -171,3 +176,15 @@ class MeterStates(Protocol):
     async def note(
         self, order_id: str, what: str, detail: dict[str, Any] | None = None
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class MeterPorts:
+    meter: MeterProvider
+    orders: OrderStore
+    vehicles: VehicleRegistry
+    identity_docs: IdentityDocs
+    personal: PersonalData
+    driver_orders: DriverOrders
+    notifier: DriverNotifier
+    states: MeterStates

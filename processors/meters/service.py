@@ -1,335 +1,42 @@
-"""The meter use cases over ports: StartMeterRide (contract 3.2), CancelMeterRide,
-FinishRide (3.3), and RideEvents, which routes a ride event to them.
-
-No I/O here but through the ports; every peer failure arrives as a `PeerError`.
+"""The meter use cases over ports: RideEvents routes a ride event to StartMeterRide
+(`start_ride.py`, contract 3.2) or CancelMeterRide (here); FinishRide (3.3) is in
+`finish_ride.py`. No I/O here but through the ports.
 """
 
 from __future__ import annotations
-
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 import structlog
 
 from processors.meters import metrics
 from processors.meters.domain import (
-    FAILURE_PLANS,
     METER_CURRENCY_BY_COUNTRY,
     Disagreement,
     MeterState,
-    Money,
-    Performer,
     Rollout,
     SkipReason,
-    StartStep,
-    disagreement,
-    event_skip_reason,
-    order_skip_reason,
-    price_refusal,
-    ride_price,
-    start_may_run,
-    too_late_to_start,
 )
-from processors.meters.errors import (
-    FinishRefused,
-    PeerError,
-    PeerNotFound,
-    PeerRejected,
-    RevisionConflict,
+from processors.meters.errors import PeerError, PeerRejected
+from processors.meters.finish_ride import FinishRide
+from processors.meters.ports import MeterPorts, MeterRecord
+from processors.meters.start_ride import (
+    DEFAULT_MAX_START_AGE_S,
+    Clock,
+    StartMeterRide,
+    StartOutcome,
+    utc_now,
 )
-from processors.meters.ports import (
-    DriverNotifier,
-    DriverOrders,
-    IdentityDocs,
-    MeterProvider,
-    MeterRecord,
-    MeterStates,
-    OrderSnapshot,
-    OrderStore,
-    PersonalData,
-    StartRideCommand,
-    VehicleRegistry,
-)
-from schemas.meters import FinishRideAnswer, FinishRideRequest
 from schemas.rides import RideEvent, RideEventType
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
-
-# Vendor refusals on finish that mean "there is no running ride to finish".
-_NO_RIDE_REASONS = frozenset({"ride_not_found", "ride_cancelled"})
-
-# How late after the ride started (`occurred_at`) a ride_started may still start the
-# meter, by default (METER_START_MAX_AGE).
-DEFAULT_MAX_START_AGE_S = 60.0
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class MeterPorts:
-    meter: MeterProvider
-    orders: OrderStore
-    vehicles: VehicleRegistry
-    identity_docs: IdentityDocs
-    personal: PersonalData
-    driver_orders: DriverOrders
-    notifier: DriverNotifier
-    states: MeterStates
-
-
-@dataclass(frozen=True)
-class StartOutcome:
-    started: bool = False
-    meter_ride_id: str | None = None
-    skipped: SkipReason | None = None
-    refused: Disagreement | None = None
-    failed_step: StartStep | None = None
-
-
-class _StepFailed(Exception):
-    """Internal: a start step failed; carries what the failure handling needs."""
-
-    def __init__(self, step: StartStep, reason: str, meter_ride_id: str | None = None) -> None:
-        super().__init__(f"{step}: {reason}")
-        self.step = step
-        self.reason = reason
-        self.meter_ride_id = meter_ride_id
-
-
-class StartMeterRide:
-    """ride_started -> a running meter ride with our price, recorded on the order and
-    announced to the driver's app; or, when a step fails, the table of contract 3.2.
-
-    The order as order-core returns it is the truth: its performer, country and the
-    rollout decide; an event that disagrees with it starts nothing (counted, logged).
-    """
-
-    def __init__(
-        self,
-        ports: MeterPorts,
-        rollout: Rollout,
-        max_start_age_s: float = DEFAULT_MAX_START_AGE_S,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._p = ports
-        self._rollout = rollout
-        self._max_start_age_s = max_start_age_s
-        self._clock = clock
-
-    async def __call__(self, event: RideEvent) -> StartOutcome:
-        started = time.perf_counter()
-        admitted = await self._admit(event)
-        if not isinstance(admitted, OrderSnapshot):
-            return admitted
-        outcome = await self._start(event, admitted)
-        label = "started" if outcome.started else "failed"
-        metrics.START_DURATION.labels(label).observe(time.perf_counter() - started)
-        metrics.STARTS.labels(label, outcome.failed_step or "").inc()
-        return outcome
-
-    async def _admit(self, event: RideEvent) -> OrderSnapshot | StartOutcome:
-        """The order whose meter this event may start, or the outcome that ends it here."""
-        skip = event_skip_reason(event, self._rollout)
-        if skip is not None:
-            return self._skipped(event, skip)
-        if not await self._may_run(event, await self._p.states.get(event.order_id)):
-            return self._skipped(event, SkipReason.ALREADY_HANDLED)
-        try:
-            order = await self._p.orders.get_order(event.order_id)
-        except PeerError as exc:
-            return await self._order_unreadable(event, exc)
-        refused = disagreement(event, order.performer, order.country)
-        if refused is not None:
-            metrics.REFUSED_EVENTS.labels(event.event, refused).inc()
-            log.warning(
-                "ride_event_refused",
-                order_id=event.order_id,
-                event_id=event.event_id,
-                reason=refused,
-            )
-            return StartOutcome(refused=refused)
-        skip = order_skip_reason(order.performer, order.country, self._rollout)
-        if skip is not None:
-            return self._skipped(event, skip)
-        performer = order.performer
-        existing = await self._p.states.begin_start(
-            event.order_id, performer.park_id, performer.driver_profile_id, event.event_id
-        )
-        if not await self._may_run(event, existing):
-            return self._skipped(event, SkipReason.ALREADY_HANDLED)
-        return order
-
-    async def _may_run(self, event: RideEvent, record: MeterRecord | None) -> bool:
-        """False for a repeated or redelivered ride_started (noted on the order)."""
-        if record is None or start_may_run(record.state):
-            return True
-        await self._p.states.note(
-            event.order_id,
-            "repeated_ride_started",
-            {"event_id": event.event_id, "state": record.state},
-        )
-        return False
-
-    async def _order_unreadable(self, event: RideEvent, exc: PeerError) -> StartOutcome:
-        """order-core read failed: stop, no fallback; recorded so a repeat does not retry."""
-        existing = await self._p.states.begin_start(
-            event.order_id, event.park_id, event.driver_profile_id, event.event_id
-        )
-        if not await self._may_run(event, existing):
-            return self._skipped(event, SkipReason.ALREADY_HANDLED)
-        failure = _StepFailed(StartStep.ORDER_CORE_READ, exc.reason)
-        await self._fail(event, None, failure, None)
-        metrics.STARTS.labels("failed", failure.step).inc()
-        return StartOutcome(failed_step=failure.step)
-
-    @staticmethod
-    def _skipped(event: RideEvent, skip: SkipReason) -> StartOutcome:
-        metrics.SKIPPED_EVENTS.labels(event.event, skip).inc()
-        log.info("meter_start_skipped", order_id=event.order_id, reason=skip)
-        return StartOutcome(skipped=skip)
-
-    async def _start(self, event: RideEvent, order: OrderSnapshot) -> StartOutcome:
-        price = ride_price(event, order.price, order.country or event.country)
-        refusal = price_refusal(price)
-        if refusal is not None:
-            price = None  # not recorded either: the row could not hold it
-        try:
-            if order.external_meter_ride_id is not None:
-                # A start that got this far before (our record lost, or a worker died
-                # mid-start): the vendor already has the ride; only the app may not know.
-                meter_ride_id = order.external_meter_ride_id
-                await self._p.states.note(event.order_id, "meter_ride_already_on_order")
-            else:
-                if too_late_to_start(event.occurred_at, self._clock(), self._max_start_age_s):
-                    raise _StepFailed(StartStep.EVENT_AGE, "too_old")
-                meter_ride_id = await self._start_on_meter(order, price, refusal)
-                await self._record_on_order(order, meter_ride_id)
-            await self._step(
-                StartStep.DRIVER_ORDERS_BUILDER,
-                self._p.driver_orders.set_external_meter_run(
-                    order.performer.park_id,
-                    order.performer.driver_profile_id,
-                    event.order_id,
-                    True,
-                ),
-                meter_ride_id,
-            )
-        except _StepFailed as failure:
-            await self._fail(event, order.performer, failure, price)
-            return StartOutcome(failed_step=failure.step, meter_ride_id=failure.meter_ride_id)
-        await self._p.states.mark_started(event.order_id, meter_ride_id, price)
-        log.info("meter_started", order_id=event.order_id, meter_ride_id=meter_ride_id)
-        return StartOutcome(started=True, meter_ride_id=meter_ride_id)
-
-    async def _start_on_meter(
-        self, order: OrderSnapshot, price: Money | None, price_refused: str | None
-    ) -> str:
-        performer = order.performer
-        if price is None:
-            # Checked first: without a price the number must not even be fetched.
-            raise _StepFailed(StartStep.METER_START, price_refused or "no_price")
-        if order.car_id is None:
-            raise _StepFailed(StartStep.FLEET_VEHICLES, "no_car_on_order")
-        permit = await self._step(
-            StartStep.FLEET_VEHICLES,
-            self._p.vehicles.permit_number(performer.park_id, order.car_id),
-        )
-        pd_id = await self._step(
-            StartStep.DRIVER_PROFILES,
-            self._p.identity_docs.identity_number_pd_id(
-                performer.park_id, performer.driver_profile_id
-            ),
-        )
-        # The number lives only in this frame and the vendor call's body.
-        number = await self._step(StartStep.PERSONAL, self._p.personal.identity_number(pd_id))
-        ride = await self._step(
-            StartStep.METER_START,
-            self._p.meter.start_ride(StartRideCommand(order.order_id, permit, number, price)),
-        )
-        return ride.ride_id
-
-    async def _record_on_order(self, order: OrderSnapshot, meter_ride_id: str) -> None:
-        async def write() -> None:
-            try:
-                await self._p.orders.set_external_meter_ride_id(
-                    order.order_id, order.revision, meter_ride_id
-                )
-            except RevisionConflict:
-                # Someone else changed the order since our read: read again, write once more.
-                fresh = await self._p.orders.get_order(order.order_id)
-                if fresh.external_meter_ride_id != meter_ride_id:
-                    await self._p.orders.set_external_meter_ride_id(
-                        order.order_id, fresh.revision, meter_ride_id
-                    )
-
-        await self._step(StartStep.ORDER_CORE_WRITE, write(), meter_ride_id)
-
-    @staticmethod
-    async def _step(step: StartStep, call: Awaitable[T], meter_ride_id: str | None = None) -> T:
-        try:
-            return await call
-        except PeerError as exc:
-            raise _StepFailed(step, exc.reason, meter_ride_id) from None
-
-    async def _fail(
-        self,
-        event: RideEvent,
-        performer: Performer | None,
-        failure: _StepFailed,
-        price: Money | None,
-    ) -> None:
-        plan = FAILURE_PLANS[failure.step]
-        detail: dict[str, Any] = {"reason": failure.reason}
-        log.warning(
-            "meter_start_failed",
-            order_id=event.order_id,
-            step=failure.step,
-            reason=failure.reason,
-        )
-        if plan.cancel_meter_ride and failure.meter_ride_id is not None:
-            # No meter may run unbilled when the order does not know about its ride.
-            detail["meter_ride_cancelled"] = await self._attempt(
-                "meter_cancel", self._p.meter.cancel_ride(failure.meter_ride_id)
-            )
-        if plan.fallback and performer is not None:
-            detail["setcar_false"] = await self._attempt(
-                "setcar",
-                self._p.driver_orders.set_external_meter_run(
-                    performer.park_id, performer.driver_profile_id, event.order_id, False
-                ),
-            )
-            detail["push_sent"] = await self._attempt(
-                "push",
-                self._p.notifier.meter_start_failed(
-                    performer.park_id, performer.driver_profile_id, event.order_id
-                ),
-            )
-        await self._p.states.mark_failed(
-            event.order_id, failure.step, failure.reason, failure.meter_ride_id, price
-        )
-        await self._p.states.note(event.order_id, "start_failure_handled", detail)
-
-    @staticmethod
-    async def _attempt(part: str, call: Awaitable[object]) -> bool:
-        """Run one best-effort part of the failure handling; False (logged) when it fails."""
-        try:
-            await call
-        except PeerError as exc:
-            metrics.FALLBACKS.labels(part, "failed").inc()
-            log.warning("meter_fallback_part_failed", part=part, reason=exc.reason, peer=exc.peer)
-            return False
-        metrics.FALLBACKS.labels(part, "ok").inc()
-        return True
+__all__ = [
+    "CancelMeterRide",
+    "FinishRide",
+    "MeterPorts",
+    "RideEvents",
+    "StartMeterRide",
+    "StartOutcome",
+]
 
 
 class CancelMeterRide:
@@ -340,10 +47,9 @@ class CancelMeterRide:
 
     async def __call__(self, event: RideEvent, record: MeterRecord | None) -> str:
         states = self._p.states
-        if record is not None and not Performer(record.park_id, record.driver_profile_id).is_caller(
+        if record is not None and not record.performer.is_caller(
             event.park_id, event.driver_profile_id
         ):
-            # The record's performer is the order's (read when the start began).
             metrics.REFUSED_EVENTS.labels(event.event, Disagreement.PERFORMER).inc()
             log.warning(
                 "ride_event_refused",
@@ -418,96 +124,3 @@ class RideEvents:
         metrics.ISRAEL_RIDES_FINISHED.labels(str(with_meter).lower(), str(success).lower()).inc()
         if record is not None:
             await self._states.note(event.order_id, "ride_finished")
-
-
-class FinishRide:
-    """The app's finish: check the caller is the performer, finish the meter ride with
-    our price, answer the meter's price. A repeat gets the first answer."""
-
-    def __init__(
-        self, ports: MeterPorts, wait_for_start_s: float, poll_interval_s: float = 0.05
-    ) -> None:
-        self._p = ports
-        self._wait_for_start_s = wait_for_start_s
-        self._poll_interval_s = poll_interval_s
-
-    async def __call__(self, request: FinishRideRequest) -> FinishRideAnswer:
-        try:
-            answer = await self._finish(request)
-        except FinishRefused as exc:
-            metrics.FINISHES.labels(exc.code).inc()
-            log.info("meter_finish_refused", order_id=request.order_id, code=exc.code)
-            raise
-        metrics.FINISHES.labels("ok").inc()
-        return answer
-
-    async def _finish(self, request: FinishRideRequest) -> FinishRideAnswer:
-        order = await self._read_order(request.order_id)
-        if not order.performer.is_caller(request.park_id, request.driver_profile_id):
-            raise FinishRefused("not_order_performer", "The order is another driver's.")
-        record = await self._p.states.get(request.order_id)
-        if (
-            record is not None
-            and record.state is MeterState.FINISHED
-            and record.meter_price is not None
-            and record.meter_ride_id is not None
-        ):
-            return _answer(request.order_id, record.meter_ride_id, record.meter_price)
-        meter_ride_id = order.external_meter_ride_id
-        if meter_ride_id is None and record is not None and record.state is MeterState.STARTING:
-            # The finish overtook its start (they travel on different topics).
-            record = await self._wait_for_start(request.order_id)
-            if record is not None and record.state is MeterState.STARTED:
-                meter_ride_id = record.meter_ride_id
-        if meter_ride_id is None:
-            raise FinishRefused("meter_ride_not_found", "No meter ride was started for the order.")
-        currency = _currency(record, order)
-        try:
-            finished = await self._p.meter.finish_ride(
-                meter_ride_id, Money(request.price, currency)
-            )
-        except PeerRejected as exc:
-            if isinstance(exc, PeerNotFound) or exc.reason in _NO_RIDE_REASONS:
-                raise FinishRefused(
-                    "meter_ride_not_found", "The meter has no running ride for the order."
-                ) from None
-            raise FinishRefused("meter_unavailable", "The meter refused the finish.") from None
-        except PeerError:
-            raise FinishRefused("meter_unavailable", "The meter could not be reached.") from None
-        await self._p.states.mark_finished(request.order_id, meter_ride_id, finished.meter_price)
-        return _answer(request.order_id, meter_ride_id, finished.meter_price)
-
-    async def _read_order(self, order_id: str) -> OrderSnapshot:
-        try:
-            return await self._p.orders.get_order(order_id)
-        except PeerNotFound:
-            raise FinishRefused("meter_ride_not_found", "The order is unknown.") from None
-        except PeerError:
-            raise FinishRefused(
-                "order_core_unavailable", "The order's fields could not be read."
-            ) from None
-
-    async def _wait_for_start(self, order_id: str) -> MeterRecord | None:
-        deadline = time.monotonic() + self._wait_for_start_s
-        while True:
-            record = await self._p.states.get(order_id)
-            if record is None or record.state is not MeterState.STARTING:
-                return record
-            if time.monotonic() >= deadline:
-                return record
-            await asyncio.sleep(self._poll_interval_s)
-
-
-def _currency(record: MeterRecord | None, order: OrderSnapshot) -> str:
-    if record is not None and record.price is not None:
-        return record.price.currency
-    return METER_CURRENCY_BY_COUNTRY.get(order.country or "", METER_CURRENCY_BY_COUNTRY["ISR"])
-
-
-def _answer(order_id: str, meter_ride_id: str, meter_price: Money) -> FinishRideAnswer:
-    return FinishRideAnswer(
-        order_id=order_id,
-        price=meter_price.amount,
-        currency=meter_price.currency,
-        meter_ride_id=meter_ride_id,
-    )
