@@ -11,8 +11,16 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from tests.integration.conftest import RunningStack
-from tests.integration.meters.conftest import Meters
+from tests.integration.conftest import RunningStack, wait_for
+from tests.integration.meters.conftest import Meters, Ride
+
+# What the history of an order says once its ride_cancelled was handled.
+CANCEL_HANDLED = {
+    "cancelled",
+    "ride_cancelled_without_running_meter",
+    "meter_cancel_refused",
+    "meter_cancel_failed",
+}
 
 # (service, operation) made to fail for each start; None = a start that succeeds.
 SCENARIOS: list[tuple[str, str] | None] = [
@@ -80,6 +88,7 @@ async def test_identity_numbers_never_leave_the_vendor_call(
 ) -> None:
     numbers: list[str] = []
     orders: list[str] = []
+    cancelled: list[Ride] = []
     for scenario in SCENARIOS:
         number = f"IDN{uuid.uuid4().int % 10**12:012d}Q"
         numbers.append(number)
@@ -92,6 +101,7 @@ async def test_identity_numbers_never_leave_the_vendor_call(
             assert meters.finish(ride).status_code == 200
         else:
             meters.ride_event(ride, "ride_cancelled")
+            cancelled.append(ride)
         meters.sandbox.delete("/_sandbox/faults").raise_for_status()
 
     # The numbers did travel, to the vendor's start and nowhere else the sandbox saw.
@@ -100,7 +110,7 @@ async def test_identity_numbers_never_leave_the_vendor_call(
     assert carrying, "no start reached the vendor with a number"
     assert {(c["service"], c["path"]) for c in carrying} == {("monitex", "/v0.2/rides")}
 
-    await asyncio.sleep(1)  # let the last log lines reach the file
+    await asyncio.to_thread(every_line_written, meters, stack, cancelled)
     logs = stack.log_text()
     messages = b"\n".join(await every_topic_message(stack.bootstrap_servers))
     tables = "\n".join(await every_table_row(stack.database_url))
@@ -118,3 +128,23 @@ async def test_identity_numbers_never_leave_the_vendor_call(
         assert number not in tables
         for page in pages:
             assert number not in page
+
+
+def every_line_written(meters: Meters, stack: RunningStack, cancelled: list[Ride]) -> None:
+    """Wait until the worker has logged everything these rides made it log: every cancel
+    handled, then a line of a later event in the file (one worker, one ordered stdout)."""
+    wait_for(
+        lambda: all(CANCEL_HANDLED & set(meters.history(ride)) for ride in cancelled),
+        timeout=20,
+        what="every ride_cancelled handled",
+    )
+    marker = Ride(f"o-marker-{uuid.uuid4().hex[:10]}", "park-marker", "drv-marker", "", "", "")
+    meters.ride_event(marker, country="RUS")  # skipped at once, and logged
+    wait_for(
+        lambda: any(
+            marker.order_id in line and "meter_start_skipped" in line
+            for line in stack.log_text().splitlines()
+        ),
+        timeout=20,
+        what="the worker's line for a later event in the log",
+    )
