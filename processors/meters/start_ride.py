@@ -59,6 +59,15 @@ class StartOutcome:
     failed_step: StartStep | None = None
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    """An event that may start the meter of this order; `resumed` when an earlier
+    attempt was cut short (a worker died mid-start)."""
+
+    order: OrderSnapshot
+    resumed: bool
+
+
 class _StepFailed(Exception):
     """Internal: a start step failed; carries what the failure handling needs."""
 
@@ -92,15 +101,15 @@ class StartMeterRide:
     async def __call__(self, event: RideEvent) -> StartOutcome:
         started = time.perf_counter()
         admitted = await self._admit(event)
-        if not isinstance(admitted, OrderSnapshot):
+        if not isinstance(admitted, _Admitted):
             return admitted
-        outcome = await self._start(event, admitted)
+        outcome = await self._start(event, admitted.order, admitted.resumed)
         label = "started" if outcome.started else "failed"
         metrics.START_DURATION.labels(label).observe(time.perf_counter() - started)
         metrics.STARTS.labels(label, outcome.failed_step or "").inc()
         return outcome
 
-    async def _admit(self, event: RideEvent) -> OrderSnapshot | StartOutcome:
+    async def _admit(self, event: RideEvent) -> _Admitted | StartOutcome:
         """The order whose meter this event may start, or the outcome that ends it here."""
         skip = event_skip_reason(event, self._rollout)
         if skip is not None:
@@ -130,7 +139,7 @@ class StartMeterRide:
         )
         if not await self._may_run(event, existing):
             return self._skipped(event, SkipReason.ALREADY_HANDLED)
-        return order
+        return _Admitted(order, resumed=existing is not None)
 
     async def _may_run(self, event: RideEvent, record: MeterRecord | None) -> bool:
         """False for a repeated or redelivered ride_started (noted on the order)."""
@@ -161,7 +170,7 @@ class StartMeterRide:
         log.info("meter_start_skipped", order_id=event.order_id, reason=skip)
         return StartOutcome(skipped=skip)
 
-    async def _start(self, event: RideEvent, order: OrderSnapshot) -> StartOutcome:
+    async def _start(self, event: RideEvent, order: OrderSnapshot, resumed: bool) -> StartOutcome:
         price = ride_price(event, order.price, order.country or event.country)
         refusal = price_refusal(price)
         if refusal is not None:
@@ -174,6 +183,10 @@ class StartMeterRide:
                 await self._p.states.note(event.order_id, "meter_ride_already_on_order")
             else:
                 if too_late_to_start(event.occurred_at, self._clock(), self._max_start_age_s):
+                    if resumed:
+                        # The cut-short attempt may have reached the vendor: its ride would
+                        # run unbilled. Operators look it up by external_id (the order id).
+                        log.warning("meter_start_too_late_after_crash", order_id=event.order_id)
                     raise _StepFailed(StartStep.EVENT_AGE, "too_old")
                 meter_ride_id = await self._start_on_meter(order, price, refusal)
                 await self._record_on_order(order, meter_ride_id)

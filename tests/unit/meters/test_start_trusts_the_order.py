@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import structlog.testing
 from prometheus_client import REGISTRY
 
 from processors.meters.domain import Disagreement, MeterState, Rollout, StartStep
@@ -185,3 +186,21 @@ async def test_cancel_naming_another_driver_leaves_the_meter_running(
     assert world.meter.rides[str(started.meter_ride_id)].status == "running"
     assert world.states.records[ORDER].state is MeterState.STARTED
     assert refused_count("ride_cancelled", Disagreement.PERFORMER) == before + 1
+
+
+async def test_late_resume_without_a_ride_on_the_order_falls_back_and_warns(
+    world: World, make_event: MakeEvent
+) -> None:
+    # A worker died mid-start before the order knew a ride: the vendor may have one.
+    await world.states.begin_start(ORDER, PARK, DRIVER, "ev-0")
+    world.now = STARTED_AT + timedelta(minutes=5)
+
+    with structlog.testing.capture_logs() as lines:
+        outcome = await world.ride_events().start(make_event())
+
+    assert outcome.failed_step is StartStep.EVENT_AGE
+    assert world.meter.calls == []
+    assert world.driver_orders.changes == [(ORDER, False)]
+    assert {"event": "meter_start_too_late_after_crash", "order_id": ORDER} in [
+        {k: line[k] for k in ("event", "order_id") if k in line} for line in lines
+    ]
