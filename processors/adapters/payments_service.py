@@ -7,7 +7,7 @@ Every call has its own timeout and metric. The peer's failures become the
 payments port's errors: a refused connection (`PeerUnavailable(request_not_sent=True)`:
 nothing was created), 5xx, timeouts, broken connections and unreadable bodies
 (`PeerUnavailable`: outcome unknown), 404 (`PeerNotFound`) and other 4xx
-(`PeerRejected` with the peer's code).
+(`PeerRejected` with the peer's code as its `reason`): `processors.peer_errors`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from observability.logs import correlation_id_var
 from observability.peer_metrics import record_peer_call
 from processors.http_client import REQUEST_ID_HEADER
-from processors.payments.ports import PeerNotFound, PeerRejected, PeerUnavailable
+from processors.peer_errors import PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.merch_payments import (
     CreateMerchPayment,
     CreateMerchRefund,
@@ -103,20 +103,20 @@ class HttpPaymentsService:
             except _Failed as failed:
                 outcome = failed.outcome
                 raise PeerUnavailable(
-                    f"{operation}: {failed.detail}", request_not_sent=failed.outcome == "refused"
+                    PEER, operation, failed.detail, request_not_sent=failed.outcome == "refused"
                 ) from failed.__cause__
             if status >= 500:
-                raise PeerUnavailable(f"{operation}: HTTP {status}")
+                raise PeerUnavailable(PEER, operation, f"HTTP {status}")
             if status == 404:
                 outcome = "not_found"
-                raise PeerNotFound(f"{operation}: not found")
+                raise PeerNotFound(PEER, operation, "not_found")
             if status >= 400:
                 outcome = "rejected"
-                raise PeerRejected(status, _error_code(content), f"{operation} refused")
+                raise PeerRejected(PEER, operation, _error_code(content))
             try:
                 parsed = answer.model_validate_json(content)
             except ValidationError as exc:
-                raise PeerUnavailable(f"{operation}: unreadable answer") from exc
+                raise PeerUnavailable(PEER, operation, "unreadable answer") from exc
             outcome = "ok"
             return parsed
         finally:

@@ -18,10 +18,11 @@ from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
 from processors.adapters.payments_service import HttpPaymentsService
 from processors.app import Resources, app, incoming_from_event, source_topic
 from processors.delivery import Delivery, Incoming
-from processors.payments.ports import ReplyAddress
+from processors.payments.ports import PaymentPorts, ReplyAddress
 from processors.payments.repository import PostgresPaymentRepository
-from processors.payments.service import PaymentsCore, Timing
 from processors.payments.settings import PaymentSettings
+from processors.payments.timing import Timing
+from processors.payments.use_cases import PaymentUseCases, build_payment_use_cases
 from schemas.envelope import Reply
 from schemas.merch_payments import MerchPaymentEvent
 from schemas.payments import AuthorizePayment, CancelPayment, PaymentCommand
@@ -48,7 +49,7 @@ class DeliveryReplier:
 
 
 class _Holder:
-    core: PaymentsCore | None = None
+    core: PaymentUseCases | None = None
 
 
 _holder = _Holder()
@@ -56,12 +57,16 @@ _holder = _Holder()
 
 @app.resources.on_open
 async def _build_core(resources: Resources) -> None:
-    _holder.core = PaymentsCore(
-        PostgresPaymentRepository(resources.pool),
-        HttpPaymentsService(
-            resources.session, settings.payments_service_url, settings.payments_service_timeout
+    _holder.core = build_payment_use_cases(
+        PaymentPorts(
+            PostgresPaymentRepository(resources.pool),
+            HttpPaymentsService(
+                resources.session,
+                settings.payments_service_url,
+                settings.payments_service_timeout,
+            ),
+            DeliveryReplier(resources.delivery),
         ),
-        DeliveryReplier(resources.delivery),
         Timing(
             acceptance_timeout=settings.acceptance_timeout,
             poll_interval=settings.poll_interval,
@@ -72,7 +77,7 @@ async def _build_core(resources: Resources) -> None:
     )
 
 
-def _core() -> PaymentsCore:
+def _core() -> PaymentUseCases:
     if _holder.core is None:
         raise RuntimeError("the payments core is built when the worker's resources open")
     return _holder.core

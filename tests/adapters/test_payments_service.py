@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from processors.adapters.payments_service import HttpPaymentsService
-from processors.payments.ports import PeerNotFound, PeerRejected, PeerUnavailable
+from processors.peer_errors import PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.merch_payments import (
     CreateMerchPayment,
     CreateMerchRefund,
@@ -116,7 +116,7 @@ async def test_not_found_and_refusals_keep_the_services_code() -> None:
         await service.get("p-1")
     with pytest.raises(PeerRejected) as caught:
         await service.refund("p-1", CreateMerchRefund(refund_id="r", amount=1))
-    assert caught.value.code == "refund_exceeds_payment"
+    assert caught.value.reason == "refund_exceeds_payment"
 
 
 async def test_an_unreadable_answer_is_an_unknown_outcome() -> None:
@@ -163,7 +163,7 @@ async def test_over_a_plain_aiohttp_session_answers_and_failures_map_the_same() 
         assert state.status is MerchPaymentStatus.CONFIRMED
         with pytest.raises(PeerRejected) as rejected:
             await service.cancel("p-1")
-        assert rejected.value.code == "payment_not_cancellable"
+        assert rejected.value.reason == "payment_not_cancellable"
         port = server.port
     async with aiohttp.ClientSession() as session:  # the server is gone: refused
         service = HttpPaymentsService(session, f"http://127.0.0.1:{port}/p", timeout_s=1.0)

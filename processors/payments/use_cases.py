@@ -1,0 +1,45 @@
+"""The payments use cases, built together over one set of ports.
+
+Every use case takes its ports as constructor arguments (no Kafka, HTTP or SQL
+in them); the composition root (`processors.bootstrap`) passes the real adapters,
+unit tests pass fakes. Replies: the request being handled gets the returned
+`Reply` (None: it waits, and is answered later from the row's reply addresses);
+other requests waiting on the same payment are answered through the `Replier`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from processors.payments.authorize import Authorize
+from processors.payments.cancel import Cancel, SettleCancel
+from processors.payments.finalizer import Finalizer, RecentlyFinal
+from processors.payments.poll import StatusPoll
+from processors.payments.ports import PaymentPorts
+from processors.payments.refund import MakeRefund, SendRefund
+from processors.payments.status_events import StatusEvents
+from processors.payments.timing import Clock, Timing, utc_now
+
+
+@dataclass(frozen=True)
+class PaymentUseCases:
+    authorize: Authorize
+    cancel: Cancel
+    refund: MakeRefund
+    on_event: StatusEvents
+    poll_once: StatusPoll
+
+
+def build_payment_use_cases(
+    ports: PaymentPorts, timing: Timing, clock: Clock = utc_now
+) -> PaymentUseCases:
+    finalizer = Finalizer(ports, timing, clock, RecentlyFinal())
+    settle_cancel = SettleCancel(ports, timing, clock)
+    send_refund = SendRefund(ports, timing, clock)
+    return PaymentUseCases(
+        authorize=Authorize(ports, finalizer, timing, clock),
+        cancel=Cancel(ports, finalizer, settle_cancel),
+        refund=MakeRefund(ports, send_refund, timing, clock),
+        on_event=StatusEvents(ports, finalizer),
+        poll_once=StatusPoll(ports, finalizer, settle_cancel, send_refund, timing, clock),
+    )
