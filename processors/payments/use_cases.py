@@ -9,25 +9,36 @@ other requests waiting on the same payment are answered through the `Replier`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from processors.payments.authorize import Authorize
 from processors.payments.cancel import Cancel, SettleCancel
 from processors.payments.finalizer import Finalizer, RecentlyFinal
 from processors.payments.poll import StatusPoll
-from processors.payments.ports import PaymentPorts
+from processors.payments.ports import PaymentPorts, ReplyAddress
 from processors.payments.refund import MakeRefund, SendRefund
 from processors.payments.status_events import StatusEvents
 from processors.payments.timing import Clock, Timing, utc_now
+from schemas.envelope import Reply
+from schemas.merch_payments import MerchPaymentEvent
+from schemas.payments import AuthorizePayment, CancelPayment, RefundPayment
+
+# What the agents call; a test may wrap any of them (the crash tests wrap authorize).
+AuthorizeCase = Callable[[AuthorizePayment, ReplyAddress | None], Awaitable[Reply | None]]
+CancelCase = Callable[[CancelPayment, ReplyAddress | None], Awaitable[Reply]]
+RefundCase = Callable[[RefundPayment, ReplyAddress | None], Awaitable[Reply]]
+EventCase = Callable[[MerchPaymentEvent], Awaitable[None]]
+PollCase = Callable[[], Awaitable[int]]
 
 
 @dataclass(frozen=True)
 class PaymentUseCases:
-    authorize: Authorize
-    cancel: Cancel
-    refund: MakeRefund
-    on_event: StatusEvents
-    poll_once: StatusPoll
+    authorize: AuthorizeCase
+    cancel: CancelCase
+    refund: RefundCase
+    on_event: EventCase
+    poll_once: PollCase
 
 
 def build_payment_use_cases(

@@ -96,7 +96,9 @@ def start_stack(
     workers: int = 1,
     env: dict[str, str] | None = None,
     external: ExternalServices | None = None,
+    **overrides: Any,
 ) -> RunningStack:
+    """A stack of its own; `overrides` are `StackConfig` fields (say, `worker_command`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "system.log"
     output = log_path.open("a", buffering=1)
@@ -109,6 +111,7 @@ def start_stack(
         output=output,
         external_bootstrap_servers=external.bootstrap_servers if external else None,
         external_database_url=external.database_url if external else None,
+        **overrides,
     )
     local = LocalStack(config).start()
     running = RunningStack(local, log_path, merged)

@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from processors.payments.authorize import Authorize
-from processors.payments.cancel import Cancel
 from processors.payments.domain import Payment, PeerStatus, RefundStatus
 from processors.payments.ports import (
     Finalized,
@@ -17,10 +15,15 @@ from processors.payments.ports import (
     Refund,
     ReplyAddress,
 )
-from processors.payments.refund import MakeRefund
-from processors.payments.status_events import StatusEvents
 from processors.payments.timing import Timing
-from processors.payments.use_cases import PaymentUseCases, build_payment_use_cases
+from processors.payments.use_cases import (
+    AuthorizeCase,
+    CancelCase,
+    EventCase,
+    PaymentUseCases,
+    RefundCase,
+    build_payment_use_cases,
+)
 from processors.peer_errors import PeerError, PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.envelope import Reply
 from schemas.merch_payments import (
@@ -394,19 +397,19 @@ class World:
         return self.repository.store
 
     @property
-    def authorize(self) -> Authorize:
+    def authorize(self) -> AuthorizeCase:
         return self.use_cases.authorize
 
     @property
-    def cancel(self) -> Cancel:
+    def cancel(self) -> CancelCase:
         return self.use_cases.cancel
 
     @property
-    def refund(self) -> MakeRefund:
+    def refund(self) -> RefundCase:
         return self.use_cases.refund
 
     @property
-    def on_event(self) -> StatusEvents:
+    def on_event(self) -> EventCase:
         return self.use_cases.on_event
 
     async def poll_after(self, seconds: float) -> int:
