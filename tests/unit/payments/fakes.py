@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -265,10 +265,15 @@ class FakePaymentStore:
 class FakePaymentRepository:
     def __init__(self, clock: FakeClock) -> None:
         self.store = FakePaymentStore(clock)
+        self.open_transactions = 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FakePaymentStore]:
-        yield self.store
+        self.open_transactions += 1
+        try:
+            yield self.store
+        finally:
+            self.open_transactions -= 1
 
 
 @dataclass
@@ -295,11 +300,14 @@ class FakePaymentsService:
         self.failures: dict[str, list[PeerError]] = {}
         # Create fails *after* recording the payment (the answer got lost).
         self.lose_create_answer = False
+        # Checked on every call: make_world asserts no database transaction is open.
+        self.on_call: Callable[[str], None] = lambda _operation: None
 
     def fail(self, operation: str, *errors: PeerError) -> None:
         self.failures.setdefault(operation, []).extend(errors)
 
     def _maybe_fail(self, operation: str) -> None:
+        self.on_call(operation)
         pending = self.failures.get(operation)
         if pending:
             raise pending.pop(0)
@@ -368,8 +376,10 @@ class FakePaymentsService:
 class RecordingReplier:
     def __init__(self) -> None:
         self.sent: list[tuple[ReplyAddress, Reply]] = []
+        self.on_call: Callable[[str], None] = lambda _operation: None
 
     async def reply(self, address: ReplyAddress, reply: Reply) -> None:
+        self.on_call("reply")
         self.sent.append((address, reply))
 
     def to(self, correlation_id: str) -> list[Reply]:
@@ -422,5 +432,12 @@ def make_world(peer: FakePaymentsService | None = None) -> World:
     repository = FakePaymentRepository(clock)
     peer = peer or FakePaymentsService()
     replier = RecordingReplier()
+
+    def no_transaction_open(operation: str) -> None:
+        # A unit of work ends before any peer call (a connection held while the peer
+        # answers would turn its latency into pool exhaustion).
+        assert repository.open_transactions == 0, f"a transaction is open during {operation}"
+
+    peer.on_call = replier.on_call = no_transaction_open
     use_cases = build_payment_use_cases(PaymentPorts(repository, peer, replier), TIMING, clock)
     return World(clock, repository, peer, replier, use_cases)
