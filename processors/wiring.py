@@ -42,13 +42,5 @@ class Wiring:
             raise RuntimeError("the use cases are built when the worker's resources open")
         return self._use_cases
 
-    @property
-    def payments(self) -> PaymentUseCases:
-        return self.use_cases.payments
-
-    @property
-    def meters(self) -> MeterUseCases:
-        return self.use_cases.meters
-
 
 wiring = Wiring()

@@ -24,13 +24,13 @@ meter_requests_topic = source_topic(METER_REQUESTS)
 
 
 async def handle_ride_event(message: Incoming) -> None:
-    await wiring.meters.ride_events(RideEvent.model_validate_json(message.value))
+    await wiring.use_cases.meters.ride_events(RideEvent.model_validate_json(message.value))
 
 
 async def handle_finish_ride(message: Incoming) -> Reply:
     request = FinishRideRequest.model_validate_json(message.value)
     try:
-        return Reply.success(await wiring.meters.finish_ride(request))
+        return Reply.success(await wiring.use_cases.meters.finish_ride(request))
     except FinishRefused as exc:
         return Reply.failure(exc.code, exc.message)
 

@@ -37,7 +37,7 @@ async def handle_command(message: Incoming) -> Reply | None:
     sender = None
     if message.reply_to is not None and message.correlation_id is not None:
         sender = ReplyAddress(message.reply_to, message.correlation_id)
-    use_cases = wiring.payments
+    use_cases = wiring.use_cases.payments
     try:
         if isinstance(command, AuthorizePayment):
             return await use_cases.authorize(command, sender)
@@ -52,7 +52,7 @@ async def handle_command(message: Incoming) -> Reply | None:
 async def handle_event(message: Incoming) -> None:
     event = MerchPaymentEvent.model_validate_json(message.value)
     try:
-        await wiring.payments.on_event(event)
+        await wiring.use_cases.payments.on_event(event)
     except DATABASE_DOWN as exc:
         # The status poll finds the payment's state once the database is back.
         log.warning("payment_event_skipped", error=type(exc).__name__)
@@ -75,7 +75,7 @@ async def poll_payments() -> None:
     if not wiring.ready:
         return
     try:
-        handled = await wiring.payments.poll_once()
+        handled = await wiring.use_cases.payments.poll_once()
     except Exception as exc:
         log.warning("payment_poll_round_failed", error=type(exc).__name__)
         return

@@ -14,12 +14,12 @@ from datetime import datetime
 import structlog
 
 from processors.payments import domain
+from processors.payments.context import PaymentContext
 from processors.payments.domain import Payment, PeerStatus
 from processors.payments.errors import PaymentError, PeerRejected, PeerUnavailable
 from processors.payments.finalizer import Finalizer
 from processors.payments.metrics import PAYMENTS
-from processors.payments.ports import NewAuthorization, PaymentPorts, PaymentStore, ReplyAddress
-from processors.payments.timing import Clock, Timing
+from processors.payments.ports import NewAuthorization, PaymentStore, ReplyAddress
 from schemas.envelope import Reply
 from schemas.merch_payments import CreateMerchPayment, MerchPaymentMerchant
 from schemas.payments import AuthorizePayment
@@ -36,29 +36,26 @@ class _Claimed:
 
 
 class Authorize:
-    def __init__(
-        self, ports: PaymentPorts, finalizer: Finalizer, timing: Timing, clock: Clock
-    ) -> None:
-        self._repository = ports.repository
-        self._peer = ports.payments_service
+    def __init__(self, context: PaymentContext, finalizer: Finalizer) -> None:
+        self._ctx = context
         self._finalizer = finalizer
-        self._timing = timing
-        self._now = clock
 
     async def __call__(
         self, command: AuthorizePayment, sender: ReplyAddress | None
     ) -> Reply | None:
         """The reply for `sender`, or None: it waits, and is answered when the payment ends."""
-        now = self._now()
-        async with self._repository.transaction() as tx:
+        now = self._ctx.now()
+        async with self._ctx.repository.transaction() as tx:
             claimed = await self._claim(tx, self._new_authorization(command, sender, now), sender)
         if not isinstance(claimed, _Claimed):
             return claimed
         payment, resumed = claimed.payment, claimed.resumed
-        if domain.too_late_to_create(command.requested_at, now, self._timing.acceptance_timeout):
+        if domain.too_late_to_create(
+            command.requested_at, now, self._ctx.timing.acceptance_timeout
+        ):
             return await self._finalizer.decline_unavailable(payment, sender, maybe_created=resumed)
         try:
-            state = await self._peer.create(_create_request(command))
+            state = await self._ctx.payments_service.create(_create_request(command))
         except PeerUnavailable as exc:
             if exc.request_not_sent and not resumed:
                 return await self._finalizer.decline_unavailable(
@@ -66,8 +63,8 @@ class Authorize:
                 )
             # It may exist: stay pending; the poll finds out.
             log.warning("payment_create_unknown", payment_id=payment.payment_id, error=str(exc))
-            async with self._repository.transaction() as tx:
-                await tx.reschedule(payment.payment_id, now + self._timing.poll_interval)
+            async with self._ctx.repository.transaction() as tx:
+                await tx.reschedule(payment.payment_id, now + self._ctx.timing.poll_interval)
             PAYMENTS.labels(command.partner, "pending", "").inc()
             return None
         except PeerRejected as exc:  # a refusal, or "not found": nothing was created
@@ -87,8 +84,8 @@ class Authorize:
             currency=command.currency,
             merchant=command.merchant,
             terminal_id=command.terminal_id,
-            acceptance_deadline=now + self._timing.acceptance_timeout,
-            first_poll_at=now + self._timing.create_grace,
+            acceptance_deadline=now + self._ctx.timing.acceptance_timeout,
+            first_poll_at=now + self._ctx.timing.create_grace,
             waiter=sender,
         )
 

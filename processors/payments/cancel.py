@@ -11,6 +11,7 @@ from __future__ import annotations
 import structlog
 
 from processors.payments import domain
+from processors.payments.context import PaymentContext
 from processors.payments.domain import CANCELLED, PENDING, Payment, PeerStatus
 from processors.payments.errors import (
     PaymentError,
@@ -21,8 +22,7 @@ from processors.payments.errors import (
 )
 from processors.payments.finalizer import Finalizer
 from processors.payments.metrics import CANCELS
-from processors.payments.ports import Finalized, PaymentPorts, PaymentStore, ReplyAddress
-from processors.payments.timing import Clock, Timing
+from processors.payments.ports import Finalized, PaymentStore, ReplyAddress
 from schemas.envelope import Reply
 from schemas.payments import CancelPayment
 
@@ -35,15 +35,12 @@ _CANCEL_ATTEMPTS = 3
 class SettleCancel:
     """Cancel in the payments service what we cancelled (or declined) here."""
 
-    def __init__(self, ports: PaymentPorts, timing: Timing, clock: Clock) -> None:
-        self._repository = ports.repository
-        self._peer = ports.payments_service
-        self._timing = timing
-        self._now = clock
+    def __init__(self, context: PaymentContext) -> None:
+        self._ctx = context
 
     async def __call__(self, payment: Payment) -> None:
         try:
-            state = await self._peer.cancel(payment.payment_id)
+            state = await self._ctx.payments_service.cancel(payment.payment_id)
             peer_status = PeerStatus.of(state.status)
         except PeerNotFound:
             peer_status = PeerStatus.NOT_CREATED
@@ -53,18 +50,18 @@ class SettleCancel:
             peer_status = PeerStatus.DECLINED
         except PeerUnavailable as exc:
             log.warning("peer_cancel_deferred", payment_id=payment.payment_id, error=str(exc))
-            async with self._repository.transaction() as tx:
-                await tx.reschedule(payment.payment_id, self._now() + self._timing.poll_interval)
+            async with self._ctx.repository.transaction() as tx:
+                await tx.reschedule(payment.payment_id, self._ctx.poll_soon())
             return
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             await tx.settle_cancel(payment.payment_id, peer_status)
 
 
 class Cancel:
     def __init__(
-        self, ports: PaymentPorts, finalizer: Finalizer, settle_cancel: SettleCancel
+        self, context: PaymentContext, finalizer: Finalizer, settle_cancel: SettleCancel
     ) -> None:
-        self._repository = ports.repository
+        self._ctx = context
         self._finalizer = finalizer
         self._settle_cancel = settle_cancel
 
@@ -79,7 +76,7 @@ class Cancel:
         return Reply.success(payment.result())
 
     async def _cancel(self, command: CancelPayment) -> Payment:
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             payment, recorded = await self._find_or_record(tx, command)
         if recorded:
             return payment
@@ -97,7 +94,7 @@ class Cancel:
             )
             if finalized is not None:
                 return await self._cancelled(command, payment, finalized)
-            async with self._repository.transaction() as tx:
+            async with self._ctx.repository.transaction() as tx:
                 current = await tx.find_by_id(payment.payment_id)
             if current is None:
                 raise RuntimeError("payment row vanished during cancel")

@@ -13,6 +13,7 @@ from collections import OrderedDict
 import structlog
 
 from processors.payments import domain
+from processors.payments.context import PaymentContext
 from processors.payments.domain import (
     CANCELLED,
     DECLINED,
@@ -23,10 +24,8 @@ from processors.payments.domain import (
 from processors.payments.metrics import PAYMENTS
 from processors.payments.ports import (
     Finalized,
-    PaymentPorts,
     ReplyAddress,
 )
-from processors.payments.timing import Clock, Timing
 from schemas.envelope import Reply
 from schemas.merch_payments import MerchPaymentState
 from schemas.payments import DeclineReason, PaymentStatus
@@ -55,13 +54,8 @@ class RecentlyFinal:
 
 
 class Finalizer:
-    def __init__(
-        self, ports: PaymentPorts, timing: Timing, clock: Clock, recently_final: RecentlyFinal
-    ) -> None:
-        self._repository = ports.repository
-        self._replier = ports.replier
-        self._timing = timing
-        self._now = clock
+    def __init__(self, context: PaymentContext, recently_final: RecentlyFinal) -> None:
+        self._ctx = context
         self.recently_final = recently_final
 
     async def move(
@@ -86,8 +80,8 @@ class Finalizer:
             sources = sources & {observed}
         if not sources:
             return None
-        poll_at = self._now() + self._timing.poll_interval if poll_soon else None
-        async with self._repository.transaction() as tx:
+        poll_at = self._ctx.poll_soon() if poll_soon else None
+        async with self._ctx.repository.transaction() as tx:
             return await tx.finalize(
                 payment_id,
                 target,
@@ -131,7 +125,7 @@ class Finalizer:
         waiters), the sender gets the state as it now is."""
         if finalized is not None:
             return await self.announce(finalized, sender)
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             current = await tx.find_by_id(payment.payment_id)
         return Reply.success((current or payment).result())
 
@@ -161,10 +155,8 @@ class Finalizer:
         outcome = domain.outcome_of(state.status, state.decline_reason)
         target = outcome.status
         if target is None:
-            async with self._repository.transaction() as tx:
-                await tx.await_acceptance(
-                    payment.payment_id, self._now() + self._timing.poll_interval
-                )
+            async with self._ctx.repository.transaction() as tx:
+                await tx.await_acceptance(payment.payment_id, self._ctx.poll_soon())
             if payment.peer_status is None:
                 PAYMENTS.labels(payment.partner, "pending", "").inc()
             return None
@@ -181,7 +173,7 @@ class Finalizer:
 
     async def compensate_if_dead(self, payment_id: str) -> None:
         """A payment final here but live in the service is owed a cancel there."""
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             current = await tx.find_by_id(payment_id)
             if (
                 current is not None
@@ -192,11 +184,11 @@ class Finalizer:
                 log.warning(
                     "payment_live_after_final", payment_id=payment_id, status=current.status.value
                 )
-                await tx.owe_cancel(payment_id, self._now())
+                await tx.owe_cancel(payment_id, self._ctx.now())
 
     async def _send(self, address: ReplyAddress, reply: Reply) -> None:
         try:
-            await self._replier.reply(address, reply)
+            await self._ctx.replier.reply(address, reply)
         except Exception:
             # The partner reads the state with GET; a lost reply loses no payment.
             log.exception("payment_reply_failed", reply_to=address.reply_to)

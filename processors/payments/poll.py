@@ -13,13 +13,12 @@ import structlog
 
 from processors.payments import domain
 from processors.payments.cancel import SettleCancel
+from processors.payments.context import PaymentContext
 from processors.payments.domain import DECLINED, Payment, PeerStatus, PollAction
 from processors.payments.errors import PaymentError, PeerNotFound, PeerRejected, PeerUnavailable
 from processors.payments.finalizer import Finalizer
 from processors.payments.metrics import POLL_ACTIONS
-from processors.payments.ports import PaymentPorts
 from processors.payments.refund import SendRefund
-from processors.payments.timing import Clock, Timing
 
 log = structlog.get_logger(__name__)
 
@@ -27,33 +26,28 @@ log = structlog.get_logger(__name__)
 class StatusPoll:
     def __init__(
         self,
-        ports: PaymentPorts,
+        context: PaymentContext,
         finalizer: Finalizer,
         settle_cancel: SettleCancel,
         send_refund: SendRefund,
-        timing: Timing,
-        clock: Clock,
     ) -> None:
-        self._repository = ports.repository
-        self._peer = ports.payments_service
+        self._ctx = context
         self._finalizer = finalizer
         self._settle_cancel = settle_cancel
         self._send_refund = send_refund
-        self._timing = timing
-        self._now = clock
 
     async def __call__(self) -> int:
         """One round: claim due payments and refunds, act on each. Returns how many."""
-        lease_until = self._now() + self._timing.lease
-        async with self._repository.transaction() as tx:
-            payments = await tx.claim_due(self._timing.poll_batch, lease_until)
+        lease_until = self._ctx.now() + self._ctx.timing.lease
+        async with self._ctx.repository.transaction() as tx:
+            payments = await tx.claim_due(self._ctx.timing.poll_batch, lease_until)
         for payment in payments:
             try:
                 await self._poll_payment(payment)
             except Exception:
                 log.exception("payment_poll_failed", payment_id=payment.payment_id)
-        async with self._repository.transaction() as tx:
-            refunds = await tx.claim_due_refunds(self._timing.poll_batch, lease_until)
+        async with self._ctx.repository.transaction() as tx:
+            refunds = await tx.claim_due_refunds(self._ctx.timing.poll_batch, lease_until)
         for refund in refunds:
             try:
                 await self._send_refund(refund)
@@ -63,10 +57,10 @@ class StatusPoll:
         return len(payments) + len(refunds)
 
     async def _poll_payment(self, payment: Payment) -> None:
-        now = self._now()
+        now = self._ctx.now()
         action = domain.poll_action(payment, now)
         if action is PollAction.FORGET:
-            async with self._repository.transaction() as tx:
+            async with self._ctx.repository.transaction() as tx:
                 await tx.reschedule(payment.payment_id, None)
         elif action is PollAction.SETTLE_CANCEL:
             await self._settle_cancel(payment)
@@ -92,9 +86,9 @@ class StatusPoll:
 
     async def _check_status(self, payment: Payment, now: datetime) -> None:
         try:
-            state = await self._peer.get(payment.payment_id)
+            state = await self._ctx.payments_service.get(payment.payment_id)
         except PeerNotFound:
-            if domain.unknown_create_is_settled(payment, now, self._timing.create_grace):
+            if domain.unknown_create_is_settled(payment, now, self._ctx.timing.create_grace):
                 await self._finalizer.decline_unavailable(payment, None, maybe_created=False)
                 POLL_ACTIONS.labels("check_status", "not_created").inc()
             else:
@@ -109,5 +103,5 @@ class StatusPoll:
         POLL_ACTIONS.labels("check_status", state.status.value).inc()
 
     async def _reschedule(self, payment: Payment, now: datetime) -> None:
-        async with self._repository.transaction() as tx:
-            await tx.reschedule(payment.payment_id, now + self._timing.poll_interval)
+        async with self._ctx.repository.transaction() as tx:
+            await tx.reschedule(payment.payment_id, now + self._ctx.timing.poll_interval)

@@ -10,6 +10,7 @@ connection held; the outcome is written conditionally afterwards.
 from __future__ import annotations
 
 from processors.payments import domain
+from processors.payments.context import PaymentContext
 from processors.payments.domain import RefundStatus
 from processors.payments.errors import (
     IdempotencyConflict,
@@ -23,59 +24,49 @@ from processors.payments.errors import (
     refund_error,
 )
 from processors.payments.metrics import REFUNDS
-from processors.payments.ports import PaymentPorts, PaymentStore, Refund, ReplyAddress
-from processors.payments.timing import Clock, Timing
+from processors.payments.ports import PaymentStore, Refund, ReplyAddress
 from schemas.envelope import Reply
 from schemas.merch_payments import CreateMerchRefund
 from schemas.payments import RefundPayment, RefundResult
 
 
 class SendRefund:
-    def __init__(self, ports: PaymentPorts, timing: Timing, clock: Clock) -> None:
-        self._repository = ports.repository
-        self._peer = ports.payments_service
-        self._timing = timing
-        self._now = clock
+    def __init__(self, context: PaymentContext) -> None:
+        self._ctx = context
 
     async def __call__(self, refund: Refund) -> RefundResult:
         """The refund's result once the service confirms it; a `PaymentError` otherwise."""
         try:
-            await self._peer.refund(
+            await self._ctx.payments_service.refund(
                 refund.payment_id,
                 CreateMerchRefund(refund_id=refund.refund_id, amount=refund.amount),
             )
         except PeerRejected as exc:  # a refusal, or "not found"
             code = PaymentNotFound.code if isinstance(exc, PeerNotFound) else exc.reason
             error = refund_error(code)
-            async with self._repository.transaction() as tx:
+            async with self._ctx.repository.transaction() as tx:
                 await tx.fail_refund(refund.partner, refund.refund_id, error.code)
             raise error("The payments service refused the refund.") from exc
         except PeerUnavailable as exc:
-            async with self._repository.transaction() as tx:
-                await tx.reschedule_refund(
-                    refund.partner, refund.refund_id, self._now() + self._timing.poll_interval
-                )
+            async with self._ctx.repository.transaction() as tx:
+                await tx.reschedule_refund(refund.partner, refund.refund_id, self._ctx.poll_soon())
             raise PaymentsUnavailable(
                 "The payments service did not confirm the refund;"
                 " repeat it with the same refund_id."
             ) from exc
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             total = await tx.complete_refund(refund.partner, refund.refund_id)
         return _refund_result(refund, total)
 
 
 class MakeRefund:
-    def __init__(
-        self, ports: PaymentPorts, send_refund: SendRefund, timing: Timing, clock: Clock
-    ) -> None:
-        self._repository = ports.repository
+    def __init__(self, context: PaymentContext, send_refund: SendRefund) -> None:
+        self._ctx = context
         self._send_refund = send_refund
-        self._timing = timing
-        self._now = clock
 
     async def __call__(self, command: RefundPayment, sender: ReplyAddress | None) -> Reply:
         try:
-            async with self._repository.transaction() as tx:
+            async with self._ctx.repository.transaction() as tx:
                 known = await self._reserve(tx, command)
             result = known if isinstance(known, RefundResult) else await self._send_refund(known)
         except PaymentError as error:
@@ -92,7 +83,7 @@ class MakeRefund:
             if payment is None or not payment.authorized:
                 raise PaymentNotFound("No payment with this transaction_id.")
             domain.check_refund(payment, command.amount)
-            poll_at = self._now() + self._timing.create_grace
+            poll_at = self._ctx.now() + self._ctx.timing.create_grace
             refund = await tx.reserve_refund(payment, command.refund_id, command.amount, poll_at)
             if refund is None:  # a concurrent refund took the id or the remainder
                 refund = await tx.find_refund(command.partner, command.refund_id)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from processors.payments import domain
+from processors.payments.context import PaymentContext
 from processors.payments.domain import APPROVED, CANCELLED, DECLINED, PENDING, PeerStatus
 from processors.payments.finalizer import Finalizer
 from processors.payments.metrics import EVENTS
-from processors.payments.ports import PaymentPorts
 from schemas.merch_payments import MerchPaymentEvent, MerchPaymentState, MerchPaymentStatus
 
 
 class StatusEvents:
-    def __init__(self, ports: PaymentPorts, finalizer: Finalizer) -> None:
-        self._repository = ports.repository
+    def __init__(self, context: PaymentContext, finalizer: Finalizer) -> None:
+        self._ctx = context
         self._finalizer = finalizer
 
     async def __call__(self, event: MerchPaymentEvent) -> None:
@@ -20,7 +20,7 @@ class StatusEvents:
         if known is not None and known is domain.outcome_of(event.status, None).status:
             EVENTS.labels("no_change").inc()
             return
-        async with self._repository.transaction() as tx:
+        async with self._ctx.repository.transaction() as tx:
             payment = await tx.find_by_id(event.payment_id)
         if payment is None:
             EVENTS.labels("unknown_payment").inc()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from processors.payments.authorize import Authorize
 from processors.payments.cancel import Cancel, SettleCancel
+from processors.payments.context import PaymentContext
 from processors.payments.finalizer import Finalizer, RecentlyFinal
 from processors.payments.poll import StatusPoll
 from processors.payments.ports import PaymentPorts, ReplyAddress
@@ -44,13 +45,14 @@ class PaymentUseCases:
 def build_payment_use_cases(
     ports: PaymentPorts, timing: Timing, clock: Clock = utc_now
 ) -> PaymentUseCases:
-    finalizer = Finalizer(ports, timing, clock, RecentlyFinal())
-    settle_cancel = SettleCancel(ports, timing, clock)
-    send_refund = SendRefund(ports, timing, clock)
+    context = PaymentContext.of(ports, timing, clock)
+    finalizer = Finalizer(context, RecentlyFinal())
+    settle_cancel = SettleCancel(context)
+    send_refund = SendRefund(context)
     return PaymentUseCases(
-        authorize=Authorize(ports, finalizer, timing, clock),
-        cancel=Cancel(ports, finalizer, settle_cancel),
-        refund=MakeRefund(ports, send_refund, timing, clock),
-        on_event=StatusEvents(ports, finalizer),
-        poll_once=StatusPoll(ports, finalizer, settle_cancel, send_refund, timing, clock),
+        authorize=Authorize(context, finalizer),
+        cancel=Cancel(context, finalizer, settle_cancel),
+        refund=MakeRefund(context, send_refund),
+        on_event=StatusEvents(context, finalizer),
+        poll_once=StatusPoll(context, finalizer, settle_cancel, send_refund),
     )

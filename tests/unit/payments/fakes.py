@@ -16,14 +16,7 @@ from processors.payments.ports import (
     ReplyAddress,
 )
 from processors.payments.timing import Timing
-from processors.payments.use_cases import (
-    AuthorizeCase,
-    CancelCase,
-    EventCase,
-    PaymentUseCases,
-    RefundCase,
-    build_payment_use_cases,
-)
+from processors.payments.use_cases import PaymentUseCases, build_payment_use_cases
 from processors.peer_errors import PeerError, PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.envelope import Reply
 from schemas.merch_payments import (
@@ -402,25 +395,15 @@ class World:
     replier: RecordingReplier
     use_cases: PaymentUseCases
 
+    def __post_init__(self) -> None:
+        self.authorize = self.use_cases.authorize
+        self.cancel = self.use_cases.cancel
+        self.refund = self.use_cases.refund
+        self.on_event = self.use_cases.on_event
+
     @property
     def store(self) -> FakePaymentStore:
         return self.repository.store
-
-    @property
-    def authorize(self) -> AuthorizeCase:
-        return self.use_cases.authorize
-
-    @property
-    def cancel(self) -> CancelCase:
-        return self.use_cases.cancel
-
-    @property
-    def refund(self) -> RefundCase:
-        return self.use_cases.refund
-
-    @property
-    def on_event(self) -> EventCase:
-        return self.use_cases.on_event
 
     async def poll_after(self, seconds: float) -> int:
         self.clock.advance(seconds)
