@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from launcher.stack import LocalStack, StackConfig
+from tests.eventually import eventually_sync
 from tests.integration.containers import ExternalServices, running_containers
 
 # Short timeouts so the tests that wait for them finish quickly; each domain
@@ -146,14 +146,7 @@ def wait_for(
     condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.1, what: str = ""
 ) -> Any:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(interval)
+    return eventually_sync(condition, timeout=timeout, interval=interval, what=what)
 
 
 def probe(url: str, timeout: float = 5.0) -> httpx.Response:
