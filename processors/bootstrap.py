@@ -70,7 +70,7 @@ def build_use_cases(resources: Resources, settings: ProcessorSettings) -> UseCas
     """The adapters over the worker's open resources, and the use cases over them."""
     payments = settings.payments
     payment_ports = PaymentPorts(
-        PostgresPaymentRepository(resources.pool),
+        PostgresPaymentRepository(resources.pool, settings.worker.database_acquire_timeout_s),
         HttpPaymentsService(
             resources.session, payments.payments_service_url, payments.payments_service_timeout
         ),

@@ -54,4 +54,7 @@ class WorkerSettings(KafkaSettings):
     worker_web_port: int = 6066
     database_url: str = DEV_DATABASE_URL
     database_pool_size: int = Field(default=10, ge=1, le=100)
+    # How long a unit of work waits for a pooled connection before it is answered
+    # 503 `unavailable` (within the contract's 2 s for an exhausted pool).
+    database_acquire_timeout_s: float = Field(default=1.0, gt=0, le=10)
     log_level: str = "INFO"

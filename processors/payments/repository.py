@@ -263,10 +263,15 @@ class PostgresPaymentStore:
 
 
 class PostgresPaymentRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """`acquire_timeout_s` bounds the wait for a pooled connection: an exhausted pool
+    ends as a TimeoutError (the agent answers 503 `unavailable`), never a hang."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float = 1.0) -> None:
         self._pool = pool
+        self._acquire_timeout_s = acquire_timeout_s
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresPaymentStore]:
-        async with self._pool.acquire() as connection, connection.transaction():
+        acquired = self._pool.acquire(timeout=self._acquire_timeout_s)
+        async with acquired as connection, connection.transaction():
             yield PostgresPaymentStore(connection)

@@ -8,6 +8,7 @@ its own with no worker (no poll to race these tests).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -351,3 +352,18 @@ async def test_the_ingress_reads_what_the_processors_wrote_through_the_read_mode
     assert seen is not None and seen.status is APPROVED and seen.refunded_total == 2500
     assert refund is not None and refund.amount == 2500 and refund.refunded_total == 2500
     assert {"payment_status_view", "refund_status_view"} <= {row["table_name"] for row in views}
+
+
+async def test_an_exhausted_pool_ends_the_wait_in_a_timeout_not_a_hang(database_url: str) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    repository = PostgresPaymentRepository(pool, acquire_timeout_s=0.3)
+    try:
+        async with pool.acquire():  # a stuck unit of work holds the only connection
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                async with repository.transaction() as tx:
+                    await tx.find_by_id("nothing")
+            waited = time.monotonic() - started
+    finally:
+        await pool.close()
+    assert 0.25 <= waited < 2.0
