@@ -1,7 +1,7 @@
 """Every error the ingress answers, in the contract's shape `{"code", "message", "details"}`.
 
-Processors reply with error codes; `STATUS_BY_CODE` maps them to HTTP statuses
-in this one place (domains add their codes with `register_error_codes`).
+Processors reply with error codes; `schemas.errors.HTTP_STATUS_BY_CODE` maps
+them to HTTP statuses in one place, shared with the processors.
 """
 
 from __future__ import annotations
@@ -16,23 +16,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.envelope import ReplyError
-from schemas.errors import ErrorBody
+from schemas.errors import HTTP_STATUS_BY_CODE, ErrorBody
 
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_S = 1
 
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid_message": 400,
-    "invalid_reply": 502,
-    "handler_error": 500,
-    "unavailable": 503,
-    "timeout": 504,
-}
-
-
-def register_error_codes(codes: dict[str, int]) -> None:
-    STATUS_BY_CODE.update(codes)
+STATUS_BY_CODE = HTTP_STATUS_BY_CODE
 
 
 class ApiError(Exception):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from ingress.database import Database
-from ingress.errors import ApiError, register_error_codes
+from ingress.errors import ApiError
 from ingress.kafka_gateway import BrokerUnavailable, KafkaGateway, ReplyTimeout
 from ingress.partners import PartnerConfig
 from ingress.payments_view import read_payment, read_succeeded_refund
@@ -27,18 +27,6 @@ from schemas.payments import (
     PaymentStatus,
     RefundPayment,
     RefundResult,
-)
-
-register_error_codes(
-    {
-        "unauthorized": 401,
-        "payment_not_found": 404,
-        "idempotency_conflict": 409,
-        "payment_not_cancellable": 409,
-        "payment_not_refundable": 409,
-        "refund_exceeds_payment": 409,
-        "payments_unavailable": 503,
-    }
 )
 
 _PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1b9e-2c44-4b8e-9d0e-6d3c8b6f2a11")

@@ -1,6 +1,8 @@
-"""Reads of payments state straight from PostgreSQL (the processors own the writes).
+"""Reads of payments state from the declared read model (the processors own the writes).
 
-Used for GET status and for the answer after the hold timeout.
+The ingress reads only `payment_status_view` and `refund_status_view`
+(migrations/0005_payment_status_view.sql), never the processors' tables. Used for
+GET status and for the answer after the hold timeout.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ from schemas.payments import DeclineReason, PaymentResult, PaymentStatus, Refund
 
 _PAYMENT = """
 SELECT payment_id, status, decline_reason, amount, currency, refunded_total
-FROM payments WHERE partner = $1 AND transaction_id = $2
+FROM payment_status_view WHERE partner = $1 AND transaction_id = $2
 """
 
 _REFUND = """
-SELECT r.payment_id, r.transaction_id, r.amount, r.status, p.refunded_total
-FROM refunds r JOIN payments p USING (payment_id)
-WHERE r.partner = $1 AND r.refund_id = $2
+SELECT payment_id, transaction_id, amount, status, refunded_total
+FROM refund_status_view WHERE partner = $1 AND refund_id = $2
 """
 
 

@@ -22,7 +22,7 @@ from messaging.rotation import TopicRotation
 from processors import kafka_transport
 from processors.delivery import Delivery, Incoming
 from processors.http_client import build_http_client, build_session
-from processors.settings import WorkerSettings
+from processors.settings import WorkerSettings, parse_settings
 
 log = structlog.get_logger(__name__)
 
@@ -171,7 +171,7 @@ def incoming_from_event(event: Any) -> Incoming:
     )
 
 
-settings = WorkerSettings()
+settings = parse_settings(WorkerSettings, "worker")
 app = create_app(settings)
 rotation = TopicRotation(settings.kafka_topic_rotation_s)
 

@@ -1,17 +1,44 @@
-"""Configuration of a processor worker, parsed once at start from the environment."""
+"""Configuration of a processor worker, parsed once at start from the environment
+(`processors.bootstrap`), and the development defaults of every processors setting.
+"""
 
 from __future__ import annotations
 
 import socket
+from typing import TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults, in this one place: where `make run` (launcher/stack.py) puts
+# the broker, the database and the sandbox's fake peers. Production sets each variable.
+DEV_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
+DEV_SANDBOX_URL = "http://127.0.0.1:8081"
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+
+
+def parse_settings(cls: type[AnySettings], what: str) -> AnySettings:
+    """`cls` read from the environment, or SystemExit naming every bad variable.
+
+    The one failure style of the processors' configuration: the process stops at
+    start with a message a person can act on, never on the first message.
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SystemExit(f"invalid {what} configuration: {problems}") from None
 
 
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: str = DEV_KAFKA_BOOTSTRAP_SERVERS
     # Tansu holds every fetch for its full wait, so this is the floor of each hop's latency.
     kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # A killed worker's partitions move once its session times out.
@@ -25,6 +52,9 @@ class WorkerSettings(KafkaSettings):
     worker_id: str = Field(default_factory=lambda: f"worker-{socket.gethostname()}")
     worker_web_host: str = "127.0.0.1"
     worker_web_port: int = 6066
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
+    database_url: str = DEV_DATABASE_URL
     database_pool_size: int = Field(default=10, ge=1, le=100)
+    # How long a unit of work waits for a pooled connection before it is answered
+    # 503 `unavailable` (within the contract's 2 s for an exhausted pool).
+    database_acquire_timeout_s: float = Field(default=1.0, gt=0, le=10)
     log_level: str = "INFO"

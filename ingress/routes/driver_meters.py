@@ -13,20 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header
 
 from ingress.dependencies import GatewayDep, SettingsDep
-from ingress.errors import ApiError, register_error_codes
+from ingress.errors import ApiError
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
 from messaging.topics import METER_REQUESTS
 from schemas.errors import ErrorBody
 from schemas.meters import FinishRideAnswer, FinishRideBody, FinishRideRequest
-
-register_error_codes(
-    {
-        "not_order_performer": 403,
-        "meter_ride_not_found": 404,
-        "meter_unavailable": 502,
-        "order_core_unavailable": 503,
-    }
-)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """Client of contractor-merch-payments (contract section 5): `HttpPaymentsService`.
 
-In the worker it calls through an aiohttp session directly (httpx's own request
-and cookie handling were half the cost of a call, measured under the authorize
-benchmark); it also takes an httpx client, which tests drive with `MockTransport`.
-Every call has its own timeout and metric. The peer's failures become the
+It calls through an aiohttp session (httpx's own request and cookie handling were
+half the cost of a call, measured under the authorize benchmark); tests drive it
+against an aiohttp test server, the same path the worker runs. Every call has
+its own timeout and metric. The peer's failures become the
 payments port's errors: a refused connection (`PeerUnavailable(request_not_sent=True)`:
 nothing was created), 5xx, timeouts, broken connections and unreadable bodies
 (`PeerUnavailable`: outcome unknown), 404 (`PeerNotFound`) and other 4xx
-(`PeerRejected` with the peer's code).
+(`PeerRejected` with the peer's code as its `reason`): `processors.peer_errors`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import time
 from typing import TypeVar
 
 import aiohttp
-import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
 from observability.logs import correlation_id_var
 from observability.peer_metrics import record_peer_call
 from processors.http_client import REQUEST_ID_HEADER
-from processors.payments.ports import PeerNotFound, PeerRejected, PeerUnavailable
+from processors.peer_errors import PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.merch_payments import (
     CreateMerchPayment,
     CreateMerchRefund,
@@ -39,24 +38,11 @@ PEER = "contractor-merch-payments"
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def _never_sent(exc: httpx.TransportError) -> bool:
-    """Whether the request surely did not reach the service (connection refused)."""
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientError):
-        # The aiohttp transport maps every broken connection, even one cut after the
-        # request went out, to ConnectTimeout; only its connector error means "refused".
-        return isinstance(cause, aiohttp.ClientConnectorError)
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-
-
 class HttpPaymentsService:
-    def __init__(
-        self, client: httpx.AsyncClient | aiohttp.ClientSession, base_url: str, timeout_s: float
-    ) -> None:
-        self._client = client
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
+        self._session = session
         self._base = base_url.rstrip("/") + "/internal/v1/payments"
-        self._timeout = httpx.Timeout(timeout_s)
-        self._aiohttp_timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def create(self, request: CreateMerchPayment) -> MerchPaymentState:
         return await self._call(
@@ -103,20 +89,20 @@ class HttpPaymentsService:
             except _Failed as failed:
                 outcome = failed.outcome
                 raise PeerUnavailable(
-                    f"{operation}: {failed.detail}", request_not_sent=failed.outcome == "refused"
+                    PEER, operation, failed.detail, request_not_sent=failed.outcome == "refused"
                 ) from failed.__cause__
             if status >= 500:
-                raise PeerUnavailable(f"{operation}: HTTP {status}")
+                raise PeerUnavailable(PEER, operation, f"HTTP {status}")
             if status == 404:
                 outcome = "not_found"
-                raise PeerNotFound(f"{operation}: not found")
+                raise PeerNotFound(PEER, operation, "not_found")
             if status >= 400:
                 outcome = "rejected"
-                raise PeerRejected(status, _error_code(content), f"{operation} refused")
+                raise PeerRejected(PEER, operation, _error_code(content))
             try:
                 parsed = answer.model_validate_json(content)
             except ValidationError as exc:
-                raise PeerUnavailable(f"{operation}: unreadable answer") from exc
+                raise PeerUnavailable(PEER, operation, "unreadable answer") from exc
             outcome = "ok"
             return parsed
         finally:
@@ -126,33 +112,19 @@ class HttpPaymentsService:
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         """The answer's status and body; `_Failed` when there is no answer."""
-        client = self._client
-        if isinstance(client, aiohttp.ClientSession):
-            try:
-                async with client.request(
-                    method, url, data=body, headers=headers, timeout=self._aiohttp_timeout
-                ) as response:
-                    content: bytes = await response.read()
-                    return response.status, content
-            except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors
-                raise _Failed("timeout", "timed out") from exc
-            except aiohttp.ClientConnectorError as exc:
-                # Connecting failed: the request surely did not reach the service.
-                raise _Failed("refused", "refused") from exc
-            except aiohttp.ClientError as exc:
-                raise _Failed("unavailable", type(exc).__name__) from exc
         try:
-            received = await client.request(
-                method, url, content=body, headers=headers, timeout=self._timeout
-            )
-        except httpx.TimeoutException as exc:
-            if _never_sent(exc):
-                raise _Failed("refused", "refused") from exc
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=self._timeout
+            ) as response:
+                content: bytes = await response.read()
+                return response.status, content
+        except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors
             raise _Failed("timeout", "timed out") from exc
-        except httpx.TransportError as exc:
-            outcome = "refused" if _never_sent(exc) else "unavailable"
-            raise _Failed(outcome, type(exc).__name__) from exc
-        return received.status_code, received.content
+        except aiohttp.ClientConnectorError as exc:
+            # Connecting failed: the request surely did not reach the service.
+            raise _Failed("refused", "refused") from exc
+        except aiohttp.ClientError as exc:
+            raise _Failed("unavailable", type(exc).__name__) from exc
 
 
 class _Failed(Exception):

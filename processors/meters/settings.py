@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.meters.domain import Rollout
 from processors.meters.rollout import parse_rollout
-
-SANDBOX_URL = "http://127.0.0.1:8081"
+from processors.settings import DEV_SANDBOX_URL as SANDBOX_URL
+from processors.settings import parse_settings
 
 
 class MeterSettings(BaseSettings):
@@ -51,10 +51,4 @@ class MeterSettings(BaseSettings):
 
 def load_meter_settings() -> MeterSettings:
     """The settings, or SystemExit with every bad variable named."""
-    try:
-        return MeterSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
-        raise SystemExit(f"invalid meters configuration: {problems}") from None
+    return parse_settings(MeterSettings, "meters")

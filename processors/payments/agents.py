@@ -1,34 +1,29 @@
-"""Faust agents of the payments capability (topic -> service), and the status poll.
+"""Faust agents of the payments capability (topic -> use case), and the status poll.
 
 `payment-requests` carries partner commands (answered on their reply topic);
 `merch-payment-events` carries the payments service's status changes. Both are
 consumed with one actor per partition, so a payment waiting for its driver never
 holds the others: its reply address is kept with the row and answered later.
+The use cases come from `processors.wiring` (built by `processors.bootstrap`),
+which also schedules `poll_payments`.
 """
 
 from __future__ import annotations
-
-import os
 
 import asyncpg
 import structlog
 from faust.types import StreamT
 
 from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
-from processors.adapters.payments_service import HttpPaymentsService
-from processors.app import Resources, app, incoming_from_event, source_topic
-from processors.delivery import Delivery, Incoming
+from processors.app import app, incoming_from_event, source_topic
+from processors.delivery import Incoming
 from processors.payments.ports import ReplyAddress
-from processors.payments.repository import PostgresPaymentRepository
-from processors.payments.service import PaymentsCore, Timing
-from processors.payments.settings import PaymentSettings
+from processors.wiring import wiring
 from schemas.envelope import Reply
 from schemas.merch_payments import MerchPaymentEvent
 from schemas.payments import AuthorizePayment, CancelPayment, PaymentCommand
 
 log = structlog.get_logger(__name__)
-
-settings = PaymentSettings()
 
 payment_requests = source_topic(PAYMENT_REQUESTS)
 merch_payment_events = source_topic(MERCH_PAYMENT_EVENTS)
@@ -37,82 +32,27 @@ merch_payment_events = source_topic(MERCH_PAYMENT_EVENTS)
 DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
 
 
-class DeliveryReplier:
-    """The `Replier` port over the worker's reply producer."""
-
-    def __init__(self, delivery: Delivery) -> None:
-        self._delivery = delivery
-
-    async def reply(self, address: ReplyAddress, reply: Reply) -> None:
-        await self._delivery.reply(address.reply_to, address.correlation_id, reply)
-
-
-class _Holder:
-    core: PaymentsCore | None = None
-
-
-_holder = _Holder()
-
-
-@app.resources.on_open
-async def _build_core(resources: Resources) -> None:
-    _holder.core = PaymentsCore(
-        PostgresPaymentRepository(resources.pool),
-        HttpPaymentsService(
-            resources.session, settings.payments_service_url, settings.payments_service_timeout
-        ),
-        DeliveryReplier(resources.delivery),
-        Timing(
-            acceptance_timeout=settings.acceptance_timeout,
-            poll_interval=settings.poll_interval,
-            create_grace=settings.create_grace,
-            lease=settings.lease,
-            poll_batch=settings.payment_poll_batch,
-        ),
-    )
-
-
-def _core() -> PaymentsCore:
-    if _holder.core is None:
-        raise RuntimeError("the payments core is built when the worker's resources open")
-    return _holder.core
-
-
 async def handle_command(message: Incoming) -> Reply | None:
     command = PaymentCommand.model_validate_json(message.value).root
     sender = None
     if message.reply_to is not None and message.correlation_id is not None:
         sender = ReplyAddress(message.reply_to, message.correlation_id)
+    use_cases = wiring.use_cases.payments
     try:
         if isinstance(command, AuthorizePayment):
-            reply = await _core().authorize(command, sender)
-            if reply is not None:
-                _crash_point("before_reply")
-            return reply
+            return await use_cases.authorize(command, sender)
         if isinstance(command, CancelPayment):
-            return await _core().cancel(command, sender)
-        return await _core().refund(command, sender)
+            return await use_cases.cancel(command, sender)
+        return await use_cases.refund(command, sender)
     except DATABASE_DOWN as exc:
         log.warning("payments_database_unavailable", error=type(exc).__name__)
         return Reply.failure("unavailable", "The payments database is unavailable; retry later.")
 
 
-def _crash_point(point: str) -> None:
-    """Test hook (PAYMENTS_CRASH_AT / PAYMENTS_CRASH_FILE, off by default): die here."""
-    if settings.payments_crash_at != point or settings.payments_crash_file is None:
-        return
-    try:
-        os.unlink(settings.payments_crash_file)
-    except FileNotFoundError:
-        return
-    log.warning("payments_crash_point", point=point)
-    os._exit(137)
-
-
 async def handle_event(message: Incoming) -> None:
     event = MerchPaymentEvent.model_validate_json(message.value)
     try:
-        await _core().on_event(event)
+        await wiring.use_cases.payments.on_event(event)
     except DATABASE_DOWN as exc:
         # The status poll finds the payment's state once the database is back.
         log.warning("payment_event_skipped", error=type(exc).__name__)
@@ -130,13 +70,12 @@ async def payment_events(stream: StreamT[bytes]) -> None:
         await app.resources.delivery.handle(incoming_from_event(event), handle_event)
 
 
-@app.timer(interval=settings.payment_poll_interval)  # type: ignore[untyped-decorator]
 async def poll_payments() -> None:
     """Lost events, unknown outcomes, acceptance deadlines, cancels and refunds owed."""
-    if _holder.core is None:
+    if not wiring.ready:
         return
     try:
-        handled = await _holder.core.poll_once()
+        handled = await wiring.use_cases.payments.poll_once()
     except Exception as exc:
         log.warning("payment_poll_round_failed", error=type(exc).__name__)
         return

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from processors.payments.errors import (
+    IdempotencyConflict,
+    PaymentNotCancellable,
+    PaymentNotRefundable,
+    RefundExceedsPayment,
+)
 from schemas.merch_payments import MerchPaymentStatus
 from schemas.payments import AuthorizePayment, DeclineReason, PaymentResult, PaymentStatus
 
@@ -37,55 +43,33 @@ def can_move(current: PaymentStatus, target: PaymentStatus) -> bool:
     return target in _MOVES[current]
 
 
+def sources_of(target: PaymentStatus) -> frozenset[PaymentStatus]:
+    """The statuses a payment may move to `target` from (what a conditional write checks)."""
+    return frozenset(current for current, targets in _MOVES.items() if target in targets)
+
+
+class PeerStatus(StrEnum):
+    """The last status the payments service told us of a payment (`payments.peer_status`)."""
+
+    NOT_CREATED = "not_created"  # it surely never had the payment
+    PENDING_ACCEPTANCE = "pending_acceptance"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def of(cls, status: MerchPaymentStatus) -> PeerStatus:
+        return cls(status.value)
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 def is_final(status: PaymentStatus) -> bool:
     return status in FINAL
-
-
-# Errors of the use cases; each has the contract's code.
-
-
-class PaymentError(Exception):
-    code = "payment_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class PaymentNotFound(PaymentError):
-    code = "payment_not_found"
-
-
-class IdempotencyConflict(PaymentError):
-    code = "idempotency_conflict"
-
-
-class PaymentNotCancellable(PaymentError):
-    code = "payment_not_cancellable"
-
-
-class PaymentNotRefundable(PaymentError):
-    code = "payment_not_refundable"
-
-
-class RefundExceedsPayment(PaymentError):
-    code = "refund_exceeds_payment"
-
-
-class PaymentsUnavailable(PaymentError):
-    """The payments service could not confirm the operation; repeating it is safe."""
-
-    code = "payments_unavailable"
-
-
-ERROR_STATUS = {
-    PaymentNotFound.code: 404,
-    IdempotencyConflict.code: 409,
-    PaymentNotCancellable.code: 409,
-    PaymentNotRefundable.code: 409,
-    RefundExceedsPayment.code: 409,
-    PaymentsUnavailable.code: 503,
-}
 
 
 def request_fingerprint(command: AuthorizePayment) -> bytes:
@@ -125,7 +109,7 @@ class Payment:
     currency: str | None
     refunded_total: int
     refunds_pending: int
-    peer_status: str | None
+    peer_status: PeerStatus | None
     cancel_owed: bool
     created_at: datetime
     acceptance_deadline: datetime | None
@@ -253,7 +237,7 @@ def poll_action(payment: Payment, now: datetime) -> PollAction:
 
 def expiry_reason(payment: Payment) -> DeclineReason:
     """Why a payment still pending at its deadline is declined."""
-    if payment.peer_status == MerchPaymentStatus.PENDING_ACCEPTANCE.value:
+    if payment.peer_status is PeerStatus.PENDING_ACCEPTANCE:
         return DeclineReason.ACCEPTANCE_TIMEOUT
     return DeclineReason.PAYMENTS_UNAVAILABLE
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from processors.payments.domain import Payment
+from processors.payments.domain import Payment, PeerStatus, RefundStatus
 from schemas.envelope import Reply
 from schemas.merch_payments import (
     CreateMerchPayment,
@@ -22,36 +22,8 @@ from schemas.merch_payments import (
 )
 from schemas.payments import DeclineReason, Merchant, PaymentStatus
 
-# The payments service (contractor-merch-payments)
-
-
-class PeerError(Exception):
-    """Base of what a payments service adapter raises."""
-
-
-class PeerUnavailable(PeerError):
-    """No usable answer (5xx, timeout, broken connection, unreadable body).
-
-    `request_not_sent` is True only when the request surely never reached the
-    service (the connection was refused), so nothing can have been created.
-    """
-
-    def __init__(self, message: str, *, request_not_sent: bool = False) -> None:
-        super().__init__(message)
-        self.request_not_sent = request_not_sent
-
-
-class PeerRejected(PeerError):
-    """An explicit refusal (4xx other than 404) with the service's error code."""
-
-    def __init__(self, status: int, code: str, message: str = "") -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-
-
-class PeerNotFound(PeerError):
-    """The service does not know the payment."""
+# The payments service (contractor-merch-payments). Every method raises only
+# `processors.peer_errors.PeerError`s.
 
 
 class PaymentsService(Protocol):
@@ -104,9 +76,6 @@ class Finalized:
     waiters: list[ReplyAddress]
 
 
-RefundStatus = str  # "pending" | "succeeded" | "failed"
-
-
 @dataclass(frozen=True)
 class Refund:
     partner: str
@@ -119,10 +88,11 @@ class Refund:
 
 
 class PaymentStore(Protocol):
-    """The payments state within one unit of work (one database connection).
+    """The payments state within one unit of work: a short transaction on one
+    database connection, committed before any peer call (`PaymentRepository`).
 
-    Every method is one statement unless it says otherwise; every state change
-    is conditional on the state it starts from, so two workers cannot both make it.
+    Every state change is conditional on the state it starts from, so two
+    workers cannot both make it, and a late or repeated write changes nothing.
     """
 
     async def insert_authorization(self, new: NewAuthorization) -> Payment | None:
@@ -148,8 +118,8 @@ class PaymentStore(Protocol):
         status: PaymentStatus,
         decline_reason: DeclineReason | None,
         *,
-        from_statuses: tuple[PaymentStatus, ...],
-        peer_status: str | None = None,
+        from_statuses: frozenset[PaymentStatus],
+        peer_status: PeerStatus | None = None,
         cancel_owed: bool = False,
         poll_at: datetime | None = None,
     ) -> Finalized | None:
@@ -163,7 +133,7 @@ class PaymentStore(Protocol):
     ) -> Payment | None:
         """Record a cancel whose authorization has not arrived; None when the row exists."""
 
-    async def settle_cancel(self, payment_id: str, peer_status: str) -> None:
+    async def settle_cancel(self, payment_id: str, peer_status: PeerStatus) -> None:
         """The payments service knows of our cancel (or never had the payment)."""
 
     async def owe_cancel(self, payment_id: str, poll_at: datetime) -> None:
@@ -195,8 +165,17 @@ class PaymentStore(Protocol):
 
 
 class PaymentRepository(Protocol):
-    def unit_of_work(self) -> AbstractAsyncContextManager[PaymentStore]: ...
+    def transaction(self) -> AbstractAsyncContextManager[PaymentStore]:
+        """A unit of work: one transaction, committed when the block ends.
+
+        Keep it short and never call a peer inside it: a connection held while
+        a peer answers turns the peer's latency into pool exhaustion.
+        """
+        ...
 
 
-# `peer_status` of a payment the service surely never created.
-PEER_NOT_CREATED = "not_created"
+@dataclass(frozen=True)
+class PaymentPorts:
+    repository: PaymentRepository
+    payments_service: PaymentsService
+    replier: Replier

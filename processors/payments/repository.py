@@ -1,9 +1,9 @@
 """Payments state in PostgreSQL (asyncpg): `PostgresPaymentRepository`.
 
-A unit of work holds one pooled connection; each store method is one statement
-(reserving a refund is two in one transaction). State changes are conditional
-UPDATEs, so of two workers racing only one moves a payment; the schema
-(migrations/0002_payments.sql) enforces the same rules again.
+A unit of work is one short transaction on a pooled connection, released when
+it commits; the use cases never call a peer inside one. State changes are
+conditional UPDATEs, so of two workers racing only one moves a payment; the
+schema (migrations/0002_payments.sql) enforces the same rules again.
 """
 
 from __future__ import annotations
@@ -16,139 +16,10 @@ from typing import Any
 
 import asyncpg
 
-from processors.payments.domain import Payment
+from processors.payments import sql
+from processors.payments.domain import Payment, PeerStatus, RefundStatus
 from processors.payments.ports import Finalized, NewAuthorization, Refund, ReplyAddress
 from schemas.payments import DeclineReason, PaymentStatus
-
-_COLUMNS = (
-    "payment_id",
-    "partner",
-    "transaction_id",
-    "status",
-    "decline_reason",
-    "request_hash",
-    "amount",
-    "currency",
-    "refunded_total",
-    "refunds_pending",
-    "peer_status",
-    "cancel_owed",
-    "created_at",
-    "acceptance_deadline",
-)
-COLUMNS = ", ".join(_COLUMNS)
-P_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS)
-REFUND_COLUMNS = "partner, refund_id, payment_id, transaction_id, amount, status, failure_code"
-
-_INSERT_AUTHORIZATION = f"""
-INSERT INTO payments (
-    payment_id, partner, transaction_id, status, request_hash, amount, currency,
-    merchant_id, merchant_name, merchant_mcc, terminal_id, waiters,
-    acceptance_deadline, next_poll_at
-) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)
-ON CONFLICT DO NOTHING
-RETURNING {COLUMNS}
-"""  # noqa: S608 (constant column lists)
-
-_ATTACH_AUTHORIZATION = f"""
-UPDATE payments SET request_hash = $2, amount = $3, currency = $4, merchant_id = $5,
-    merchant_name = $6, merchant_mcc = $7, terminal_id = $8, updated_at = now()
-WHERE payment_id = $1 AND request_hash IS NULL
-RETURNING {COLUMNS}
-"""  # noqa: S608 (constant column lists)
-
-_RECORD_CANCEL_FIRST = f"""
-INSERT INTO payments (payment_id, partner, transaction_id, status, finalized_at)
-VALUES ($1, $2, $3, 'cancelled', now())
-ON CONFLICT DO NOTHING
-RETURNING {COLUMNS}
-"""  # noqa: S608 (constant column lists)
-
-_INSERT_REFUND = f"""
-INSERT INTO refunds (partner, refund_id, payment_id, transaction_id, amount, status, next_poll_at)
-VALUES ($1, $2, $3, $4, $5, 'pending', $6)
-ON CONFLICT DO NOTHING
-RETURNING {REFUND_COLUMNS}
-"""  # noqa: S608 (constant column lists)
-
-_ADD_WAITER = """
-UPDATE payments
-SET waiters = CASE WHEN waiters @> $2::jsonb THEN waiters ELSE waiters || $2::jsonb END
-WHERE payment_id = $1 AND status = 'pending'
-"""
-
-_FINALIZE = f"""
-WITH before AS (
-    SELECT payment_id, waiters FROM payments
-    WHERE payment_id = $1 AND status = ANY($4::text[])
-    FOR UPDATE
-)
-UPDATE payments p
-SET status = $2, decline_reason = $3, peer_status = coalesce($5, p.peer_status),
-    cancel_owed = $6, next_poll_at = $7, waiters = '[]'::jsonb,
-    updated_at = now(), finalized_at = now()
-FROM before
-WHERE p.payment_id = before.payment_id AND p.status = ANY($4::text[])
-RETURNING {P_COLUMNS}, before.waiters AS old_waiters
-"""  # noqa: S608 (constant column lists)
-
-_CLAIM_DUE = f"""
-UPDATE payments p SET next_poll_at = $2
-FROM (
-    SELECT payment_id FROM payments
-    WHERE next_poll_at <= $3
-    ORDER BY next_poll_at
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
-) due
-WHERE p.payment_id = due.payment_id
-RETURNING {P_COLUMNS}
-"""  # noqa: S608 (constant column lists)
-
-_RESERVE_REFUND_PAYMENT = """
-UPDATE payments SET refunds_pending = refunds_pending + $2, updated_at = now()
-WHERE payment_id = $1 AND status = 'approved'
-    AND refunded_total + refunds_pending + $2 <= amount
-RETURNING payment_id
-"""
-
-_COMPLETE_REFUND = """
-WITH r AS (
-    UPDATE refunds SET status = 'succeeded', next_poll_at = NULL, completed_at = now(),
-        updated_at = now()
-    WHERE partner = $1 AND refund_id = $2 AND status = 'pending'
-    RETURNING payment_id, amount
-)
-UPDATE payments p
-SET refunds_pending = p.refunds_pending - r.amount,
-    refunded_total = p.refunded_total + r.amount, updated_at = now()
-FROM r WHERE p.payment_id = r.payment_id
-RETURNING p.refunded_total
-"""
-
-_FAIL_REFUND = """
-WITH r AS (
-    UPDATE refunds SET status = 'failed', failure_code = $3, next_poll_at = NULL,
-        completed_at = now(), updated_at = now()
-    WHERE partner = $1 AND refund_id = $2 AND status = 'pending'
-    RETURNING payment_id, amount
-)
-UPDATE payments p SET refunds_pending = p.refunds_pending - r.amount, updated_at = now()
-FROM r WHERE p.payment_id = r.payment_id
-"""
-
-_CLAIM_DUE_REFUNDS = f"""
-UPDATE refunds r SET next_poll_at = $2
-FROM (
-    SELECT partner, refund_id FROM refunds
-    WHERE next_poll_at <= $3 AND status = 'pending'
-    ORDER BY next_poll_at
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
-) due
-WHERE r.partner = due.partner AND r.refund_id = due.refund_id
-RETURNING {", ".join(f"r.{c.strip()}" for c in REFUND_COLUMNS.split(","))}
-"""  # noqa: S608 (constant column lists)
 
 
 def _payment(row: Any) -> Payment:
@@ -164,7 +35,7 @@ def _payment(row: Any) -> Payment:
         currency=row["currency"],
         refunded_total=row["refunded_total"],
         refunds_pending=row["refunds_pending"],
-        peer_status=row["peer_status"],
+        peer_status=PeerStatus(peer) if (peer := row["peer_status"]) is not None else None,
         cancel_owed=row["cancel_owed"],
         created_at=row["created_at"],
         acceptance_deadline=row["acceptance_deadline"],
@@ -178,7 +49,7 @@ def _refund(row: Any) -> Refund:
         payment_id=row["payment_id"],
         transaction_id=row["transaction_id"],
         amount=row["amount"],
-        status=row["status"],
+        status=RefundStatus(row["status"]),
         failure_code=row["failure_code"],
     )
 
@@ -208,7 +79,7 @@ class PostgresPaymentStore:
 
     async def insert_authorization(self, new: NewAuthorization) -> Payment | None:
         row = await self._conn.fetchrow(
-            _INSERT_AUTHORIZATION,
+            sql.INSERT_AUTHORIZATION,
             new.payment_id,
             new.partner,
             new.transaction_id,
@@ -227,7 +98,7 @@ class PostgresPaymentStore:
 
     async def find(self, partner: str, transaction_id: str) -> Payment | None:
         row = await self._conn.fetchrow(
-            f"SELECT {COLUMNS} FROM payments WHERE partner = $1 AND transaction_id = $2",  # noqa: S608
+            sql.FIND_BY_TRANSACTION,
             partner,
             transaction_id,
         )
@@ -235,14 +106,14 @@ class PostgresPaymentStore:
 
     async def find_by_id(self, payment_id: str) -> Payment | None:
         row = await self._conn.fetchrow(
-            f"SELECT {COLUMNS} FROM payments WHERE payment_id = $1",  # noqa: S608
+            sql.FIND_BY_ID,
             payment_id,
         )
         return _payment(row) if row is not None else None
 
     async def attach_authorization(self, payment_id: str, new: NewAuthorization) -> Payment | None:
         row = await self._conn.fetchrow(
-            _ATTACH_AUTHORIZATION,
+            sql.ATTACH_AUTHORIZATION,
             payment_id,
             new.request_hash,
             new.amount,
@@ -255,7 +126,7 @@ class PostgresPaymentStore:
         return _payment(row) if row is not None else None
 
     async def add_waiter(self, payment_id: str, waiter: ReplyAddress) -> None:
-        await self._conn.execute(_ADD_WAITER, payment_id, _waiters_json(waiter))
+        await self._conn.execute(sql.ADD_WAITER, payment_id, _waiters_json(waiter))
 
     async def await_acceptance(self, payment_id: str, poll_at: datetime) -> None:
         await self._conn.execute(
@@ -267,7 +138,9 @@ class PostgresPaymentStore:
 
     async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None:
         await self._conn.execute(
-            "UPDATE payments SET next_poll_at = $2 WHERE payment_id = $1", payment_id, poll_at
+            "UPDATE payments SET next_poll_at = $2 WHERE payment_id = $1",
+            payment_id,
+            poll_at,
         )
 
     async def finalize(
@@ -276,18 +149,18 @@ class PostgresPaymentStore:
         status: PaymentStatus,
         decline_reason: DeclineReason | None,
         *,
-        from_statuses: tuple[PaymentStatus, ...],
-        peer_status: str | None = None,
+        from_statuses: frozenset[PaymentStatus],
+        peer_status: PeerStatus | None = None,
         cancel_owed: bool = False,
         poll_at: datetime | None = None,
     ) -> Finalized | None:
         row = await self._conn.fetchrow(
-            _FINALIZE,
+            sql.FINALIZE,
             payment_id,
             status.value,
             decline_reason.value if decline_reason is not None else None,
-            [s.value for s in from_statuses],
-            peer_status,
+            sorted(s.value for s in from_statuses),
+            peer_status.value if peer_status is not None else None,
             cancel_owed,
             poll_at,
         )
@@ -299,19 +172,19 @@ class PostgresPaymentStore:
         self, payment_id: str, partner: str, transaction_id: str
     ) -> Payment | None:
         row = await self._conn.fetchrow(
-            _RECORD_CANCEL_FIRST,
+            sql.RECORD_CANCEL_FIRST,
             payment_id,
             partner,
             transaction_id,
         )
         return _payment(row) if row is not None else None
 
-    async def settle_cancel(self, payment_id: str, peer_status: str) -> None:
+    async def settle_cancel(self, payment_id: str, peer_status: PeerStatus) -> None:
         await self._conn.execute(
             "UPDATE payments SET cancel_owed = false, peer_status = $2, next_poll_at = NULL,"
             " updated_at = now() WHERE payment_id = $1 AND status <> 'pending'",
             payment_id,
-            peer_status,
+            peer_status.value,
         )
 
     async def owe_cancel(self, payment_id: str, poll_at: datetime) -> None:
@@ -324,12 +197,12 @@ class PostgresPaymentStore:
 
     async def claim_due(self, limit: int, lease_until: datetime) -> list[Payment]:
         now = datetime.now(lease_until.tzinfo)
-        rows = await self._conn.fetch(_CLAIM_DUE, limit, lease_until, now)
+        rows = await self._conn.fetch(sql.CLAIM_DUE, limit, lease_until, now)
         return [_payment(row) for row in rows]
 
     async def find_refund(self, partner: str, refund_id: str) -> Refund | None:
         row = await self._conn.fetchrow(
-            f"SELECT {REFUND_COLUMNS} FROM refunds WHERE partner = $1 AND refund_id = $2",  # noqa: S608
+            sql.FIND_REFUND,
             partner,
             refund_id,
         )
@@ -341,7 +214,7 @@ class PostgresPaymentStore:
         try:
             async with self._conn.transaction():
                 row = await self._conn.fetchrow(
-                    _INSERT_REFUND,
+                    sql.INSERT_REFUND,
                     payment.partner,
                     refund_id,
                     payment.payment_id,
@@ -352,7 +225,7 @@ class PostgresPaymentStore:
                 if row is None:
                     return None
                 reserved = await self._conn.fetchval(
-                    _RESERVE_REFUND_PAYMENT, payment.payment_id, amount
+                    sql.RESERVE_REFUND_PAYMENT, payment.payment_id, amount
                 )
                 if reserved is None:
                     raise _RefundNotReserved
@@ -361,7 +234,7 @@ class PostgresPaymentStore:
             return None
 
     async def complete_refund(self, partner: str, refund_id: str) -> int:
-        total = await self._conn.fetchval(_COMPLETE_REFUND, partner, refund_id)
+        total = await self._conn.fetchval(sql.COMPLETE_REFUND, partner, refund_id)
         if total is None:  # completed by another worker already
             total = await self._conn.fetchval(
                 "SELECT p.refunded_total FROM payments p JOIN refunds r USING (payment_id)"
@@ -372,7 +245,7 @@ class PostgresPaymentStore:
         return int(total or 0)
 
     async def fail_refund(self, partner: str, refund_id: str, code: str) -> None:
-        await self._conn.execute(_FAIL_REFUND, partner, refund_id, code)
+        await self._conn.execute(sql.FAIL_REFUND, partner, refund_id, code)
 
     async def reschedule_refund(self, partner: str, refund_id: str, poll_at: datetime) -> None:
         await self._conn.execute(
@@ -385,15 +258,20 @@ class PostgresPaymentStore:
 
     async def claim_due_refunds(self, limit: int, lease_until: datetime) -> list[Refund]:
         now = datetime.now(lease_until.tzinfo)
-        rows = await self._conn.fetch(_CLAIM_DUE_REFUNDS, limit, lease_until, now)
+        rows = await self._conn.fetch(sql.CLAIM_DUE_REFUNDS, limit, lease_until, now)
         return [_refund(row) for row in rows]
 
 
 class PostgresPaymentRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """`acquire_timeout_s` bounds the wait for a pooled connection: an exhausted pool
+    ends as a TimeoutError (the agent answers 503 `unavailable`), never a hang."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float = 1.0) -> None:
         self._pool = pool
+        self._acquire_timeout_s = acquire_timeout_s
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[PostgresPaymentStore]:
-        async with self._pool.acquire() as connection:
+    async def transaction(self) -> AsyncIterator[PostgresPaymentStore]:
+        acquired = self._pool.acquire(timeout=self._acquire_timeout_s)
+        async with acquired as connection, connection.transaction():
             yield PostgresPaymentStore(connection)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from processors.payments.timing import Timing
+from processors.settings import DEV_SANDBOX_URL
 
 
 class PaymentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    payments_service_url: str = "http://127.0.0.1:8081/contractor-merch-payments"
+    payments_service_url: str = f"{DEV_SANDBOX_URL}/contractor-merch-payments"
     # Each call to the payments service; a partition waits at most this long on it.
     payments_service_timeout: float = Field(default=3.0, gt=0, le=30)
     # A payment waiting for the driver longer than this is declined and cancelled.
@@ -20,11 +22,6 @@ class PaymentSettings(BaseSettings):
     # How often the status poll runs (lost events, unknown outcomes, owed cancels).
     payment_poll_interval: float = Field(default=2.0, gt=0, le=60)
     payment_poll_batch: int = Field(default=100, ge=1, le=1000)
-    # Test hook, off unless both are set (tests/integration/payments/test_crash_reliability.py):
-    # the worker exits at once, as if SIGKILLed, when it reaches this point of an
-    # authorization while the file exists; it deletes the file first, so one crash per arming.
-    payments_crash_at: Literal["before_reply"] | None = None
-    payments_crash_file: str | None = None
 
     @model_validator(mode="after")
     def _deadline_outlasts_a_call(self) -> PaymentSettings:
@@ -49,3 +46,13 @@ class PaymentSettings(BaseSettings):
     def lease(self) -> timedelta:
         """How long a poller holds the payments it claimed."""
         return timedelta(seconds=2 * self.payments_service_timeout + self.payment_poll_interval)
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(
+            acceptance_timeout=self.acceptance_timeout,
+            poll_interval=self.poll_interval,
+            create_grace=self.create_grace,
+            lease=self.lease,
+            poll_batch=self.payment_poll_batch,
+        )

@@ -1,16 +1,21 @@
-"""HttpPaymentsService against a MockTransport: bodies sent, answers read, errors mapped."""
+"""HttpPaymentsService over a real aiohttp session against a local aiohttp server
+(the path the worker runs): bodies sent, answers read, errors mapped."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import BaseTestServer, TestServer
 
+from observability.logs import correlation
 from processors.adapters.payments_service import HttpPaymentsService
-from processors.payments.ports import PeerNotFound, PeerRejected, PeerUnavailable
+from processors.peer_errors import PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.merch_payments import (
     CreateMerchPayment,
     CreateMerchRefund,
@@ -18,7 +23,8 @@ from schemas.merch_payments import (
     MerchPaymentStatus,
 )
 
-BASE = "http://payments.test/contractor-merch-payments"
+PREFIX = "/contractor-merch-payments"
+PAYMENTS = f"{PREFIX}/internal/v1/payments"
 CREATE = CreateMerchPayment(
     payment_id="p-1",
     qr_code="qr",
@@ -29,144 +35,155 @@ CREATE = CreateMerchPayment(
     merchant=MerchPaymentMerchant(id="m-17"),
 )
 
-
-def _service(handler: Callable[[httpx.Request], httpx.Response]) -> HttpPaymentsService:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return HttpPaymentsService(client, BASE, timeout_s=1.0)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def test_create_posts_the_contracts_body_and_reads_the_state() -> None:
-    seen: list[httpx.Request] = []
+@dataclass
+class FakeService:
+    """What the local server answers (`answer`), and what it was asked."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"payment_id": "p-1", "status": "pending_acceptance"})
+    answer: Handler
+    seen: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = field(default_factory=list)
 
-    state = await _service(handler).create(CREATE)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json() if request.can_read_body else None
+        self.seen.append((request.method, request.path, body, dict(request.headers)))
+        return await self.answer(request)
+
+
+def respond(status: int, body: Any) -> Handler:
+    async def answer(_: web.Request) -> web.StreamResponse:
+        return web.json_response(body, status=status)
+
+    return answer
+
+
+@dataclass
+class Peer:
+    fake: FakeService
+    service: HttpPaymentsService
+    server: BaseTestServer
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[Peer]:
+    fake = FakeService(respond(200, {"payment_id": "p-1", "status": "confirmed"}))
+    app = web.Application()
+    app.router.add_route("*", f"{PAYMENTS}{{tail:.*}}", fake.handle)
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        service = HttpPaymentsService(session, str(server.make_url(PREFIX)), timeout_s=0.5)
+        yield Peer(fake, service, server)
+
+
+async def test_create_posts_the_contracts_body_and_reads_the_state(peer: Peer) -> None:
+    peer.fake.answer = respond(200, {"payment_id": "p-1", "status": "pending_acceptance"})
+    state = await peer.service.create(CREATE)
     assert state.status is MerchPaymentStatus.PENDING_ACCEPTANCE
-    [request] = seen
-    assert request.method == "POST"
-    assert str(request.url) == f"{BASE}/internal/v1/payments"
-    assert json.loads(request.content)["payment_id"] == "p-1"
+    [(method, path, body, headers)] = peer.fake.seen
+    assert (method, path) == ("POST", PAYMENTS)
+    assert body is not None and body["payment_id"] == "p-1" and body["external_id"] == "9000001"
+    assert headers["Content-Type"] == "application/json"
 
 
-async def test_get_cancel_and_refund_use_the_payments_path() -> None:
-    paths: list[tuple[str, str]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        paths.append((request.method, request.url.path))
-        if request.url.path.endswith("/refunds"):
+async def test_get_cancel_and_refund_use_the_payments_path(peer: Peer) -> None:
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/refunds"):
             body = {"refund_id": "r-1", "payment_id": "p-1", "amount": 5, "refunded_total": 5}
-            return httpx.Response(200, json=body)
-        return httpx.Response(200, json={"payment_id": "p-1", "status": "cancelled"})
+            return web.json_response(body)
+        return web.json_response({"payment_id": "p-1", "status": "cancelled"})
 
-    service = _service(handler)
-    await service.get("p-1")
-    await service.cancel("p-1")
-    refund = await service.refund("p-1", CreateMerchRefund(refund_id="r-1", amount=5))
+    peer.fake.answer = answer
+    await peer.service.get("p-1")
+    await peer.service.cancel("p-1")
+    refund = await peer.service.refund("p-1", CreateMerchRefund(refund_id="r-1", amount=5))
     assert refund.refunded_total == 5
-    prefix = "/contractor-merch-payments/internal/v1/payments/p-1"
-    assert paths == [("GET", prefix), ("POST", f"{prefix}/cancel"), ("POST", f"{prefix}/refunds")]
+    paths = [(method, path) for method, path, _, _ in peer.fake.seen]
+    one = f"{PAYMENTS}/p-1"
+    assert paths == [("GET", one), ("POST", f"{one}/cancel"), ("POST", f"{one}/refunds")]
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-async def test_a_server_error_is_unavailable_with_an_unknown_outcome(status: int) -> None:
-    service = _service(lambda _: httpx.Response(status, json={"code": "boom", "message": ""}))
+async def test_a_server_error_is_unavailable_with_an_unknown_outcome(
+    peer: Peer, status: int
+) -> None:
+    peer.fake.answer = respond(status, {"code": "boom", "message": ""})
     with pytest.raises(PeerUnavailable) as caught:
-        await service.create(CREATE)
+        await peer.service.create(CREATE)
     assert caught.value.request_not_sent is False
 
 
-async def test_a_refused_connection_means_nothing_was_sent() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    with pytest.raises(PeerUnavailable) as caught:
-        await _service(handler).create(CREATE)
+async def test_a_refused_connection_means_nothing_was_sent(peer: Peer) -> None:
+    url = str(peer.server.make_url(PREFIX))
+    await peer.server.close()
+    async with aiohttp.ClientSession() as session:
+        service = HttpPaymentsService(session, url, timeout_s=0.5)
+        with pytest.raises(PeerUnavailable) as caught:
+            await service.create(CREATE)
     assert caught.value.request_not_sent is True
 
 
-async def test_a_connection_cut_after_sending_is_an_unknown_outcome() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        # What the aiohttp transport raises for a server that hung up mid-request.
-        raise httpx.ConnectTimeout("gone") from aiohttp.ServerDisconnectedError()
+async def test_a_connection_cut_after_sending_is_an_unknown_outcome(peer: Peer) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
+    peer.fake.answer = hang_up
     with pytest.raises(PeerUnavailable) as caught:
-        await _service(handler).create(CREATE)
+        await peer.service.create(CREATE)
     assert caught.value.request_not_sent is False
+    assert len(peer.fake.seen) == 1  # it did reach the service
 
 
-async def test_a_timeout_is_an_unknown_outcome() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
+async def test_a_timeout_is_an_unknown_outcome(peer: Peer) -> None:
+    async def slow(_: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(2)  # past the client's 0.5 s; the client gives up first
+        return web.json_response({"payment_id": "p-1", "status": "confirmed"})
 
+    peer.fake.answer = slow
     with pytest.raises(PeerUnavailable) as caught:
-        await _service(handler).create(CREATE)
+        await peer.service.create(CREATE)
     assert caught.value.request_not_sent is False
+    assert caught.value.reason == "timed out"
 
 
-async def test_not_found_and_refusals_keep_the_services_code() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+async def test_not_found_and_refusals_keep_the_services_code(peer: Peer) -> None:
+    async def answer(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
-            return httpx.Response(404, json={"code": "payment_not_found", "message": ""})
-        return httpx.Response(409, json={"code": "refund_exceeds_payment", "message": ""})
+            return web.json_response({"code": "payment_not_found", "message": ""}, status=404)
+        return web.json_response({"code": "refund_exceeds_payment", "message": ""}, status=409)
 
-    service = _service(handler)
+    peer.fake.answer = answer
     with pytest.raises(PeerNotFound):
-        await service.get("p-1")
+        await peer.service.get("p-1")
     with pytest.raises(PeerRejected) as caught:
-        await service.refund("p-1", CreateMerchRefund(refund_id="r", amount=1))
-    assert caught.value.code == "refund_exceeds_payment"
+        await peer.service.refund("p-1", CreateMerchRefund(refund_id="r", amount=1))
+    assert caught.value.reason == "refund_exceeds_payment"
+    assert not isinstance(caught.value, PeerNotFound)
 
 
-async def test_an_unreadable_answer_is_an_unknown_outcome() -> None:
-    service = _service(lambda _: httpx.Response(200, text="<html>oops</html>"))
-    with pytest.raises(PeerUnavailable):
-        await service.create(CREATE)
+async def test_a_refusal_without_a_readable_code_is_unknown(peer: Peer) -> None:
+    async def answer(_: web.Request) -> web.StreamResponse:
+        return web.Response(status=409, text="no json here")
+
+    peer.fake.answer = answer
+    with pytest.raises(PeerRejected) as caught:
+        await peer.service.cancel("p-1")
+    assert caught.value.reason == "unknown"
 
 
-async def test_the_correlation_id_travels_to_the_service() -> None:
-    from observability.logs import correlation
+async def test_an_unreadable_answer_is_an_unknown_outcome(peer: Peer) -> None:
+    async def answer(_: web.Request) -> web.StreamResponse:
+        return web.Response(status=200, text="<html>oops</html>")
 
-    seen: list[str | None] = []
+    peer.fake.answer = answer
+    with pytest.raises(PeerUnavailable) as caught:
+        await peer.service.create(CREATE)
+    assert caught.value.request_not_sent is False
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers.get("correlation-id"))
-        return httpx.Response(200, json={"payment_id": "p-1", "status": "confirmed"})
 
+async def test_the_correlation_id_travels_to_the_service(peer: Peer) -> None:
     with correlation("c-42"):
-        await _service(handler).get("p-1")
-    assert seen == ["c-42"]
-
-
-async def test_over_a_plain_aiohttp_session_answers_and_failures_map_the_same() -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    async def create(request: web.Request) -> web.Response:
-        body = await request.json()
-        assert request.headers["correlation-id"] == "c-7"
-        return web.json_response({"payment_id": body["payment_id"], "status": "confirmed"})
-
-    async def cancel(_: web.Request) -> web.Response:
-        return web.json_response({"code": "payment_not_cancellable", "message": ""}, status=409)
-
-    app = web.Application()
-    app.router.add_post("/p/internal/v1/payments", create)
-    app.router.add_post("/p/internal/v1/payments/p-1/cancel", cancel)
-    from observability.logs import correlation
-
-    async with TestServer(app) as server, aiohttp.ClientSession() as session:
-        service = HttpPaymentsService(session, str(server.make_url("/p")), timeout_s=1.0)
-        with correlation("c-7"):
-            state = await service.create(CREATE)
-        assert state.status is MerchPaymentStatus.CONFIRMED
-        with pytest.raises(PeerRejected) as rejected:
-            await service.cancel("p-1")
-        assert rejected.value.code == "payment_not_cancellable"
-        port = server.port
-    async with aiohttp.ClientSession() as session:  # the server is gone: refused
-        service = HttpPaymentsService(session, f"http://127.0.0.1:{port}/p", timeout_s=1.0)
-        with pytest.raises(PeerUnavailable) as refused:
-            await service.create(CREATE)
-        assert refused.value.request_not_sent is True
+        await peer.service.get("p-1")
+    [(_, _, _, headers)] = peer.fake.seen
+    assert headers["correlation-id"] == "c-42"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from launcher.stack import LocalStack, StackConfig
+from tests.eventually import eventually_sync
 from tests.integration.containers import ExternalServices, running_containers
 
 # Short timeouts so the tests that wait for them finish quickly; each domain
@@ -96,7 +96,9 @@ def start_stack(
     workers: int = 1,
     env: dict[str, str] | None = None,
     external: ExternalServices | None = None,
+    **overrides: Any,
 ) -> RunningStack:
+    """A stack of its own; `overrides` are `StackConfig` fields (say, `worker_command`)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "system.log"
     output = log_path.open("a", buffering=1)
@@ -109,6 +111,7 @@ def start_stack(
         output=output,
         external_bootstrap_servers=external.bootstrap_servers if external else None,
         external_database_url=external.database_url if external else None,
+        **overrides,
     )
     local = LocalStack(config).start()
     running = RunningStack(local, log_path, merged)
@@ -143,14 +146,7 @@ def wait_for(
     condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.1, what: str = ""
 ) -> Any:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(interval)
+    return eventually_sync(condition, timeout=timeout, interval=interval, what=what)
 
 
 def probe(url: str, timeout: float = 5.0) -> httpx.Response:

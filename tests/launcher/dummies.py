@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.eventually import eventually_sync
 
 DUMMY_CHILD = Path(__file__).with_name("dummy_child.py")
 
@@ -26,8 +27,4 @@ def dummy_commands() -> dict[str, Any]:
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not met within {timeout} s")
-        time.sleep(0.05)
+    eventually_sync(condition, timeout=timeout, interval=0.05, what=what)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +13,10 @@ import httpx
 import pytest
 
 from ingress.payment_requests import payment_id_for
+from tests.eventually import eventually
 from tests.integration.conftest import RunningStack
+
+__all__ = ["Payments", "eventually", "new_transaction_id"]
 
 MOBI_KEY = "test-mobi-key"  # PARTNER_KEYS of the session stack
 
@@ -76,15 +77,17 @@ class Payments:
         )
 
     async def wait_status(self, tx: int, status: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
+        async def reached() -> dict[str, Any] | None:
             answer = await self.status(tx)
             if answer.status_code == 200 and answer.json()["status"] == status:
                 body: dict[str, Any] = answer.json()
                 return body
-            if time.monotonic() > deadline:
-                pytest.fail(f"payment {tx} not {status} within {timeout} s: {answer.text}")
-            await asyncio.sleep(0.2)
+            return None
+
+        body: dict[str, Any] = await eventually(
+            reached, timeout=timeout, what=f"payment {tx} {status}"
+        )
+        return body
 
     # Sandbox
 
@@ -183,16 +186,3 @@ async def payments(stack: RunningStack) -> AsyncIterator[Payments]:
         reset.raise_for_status()
         yield Payments(stack, client)
         await client.delete(f"{stack.sandbox_url}/_sandbox/faults")
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, what: str = ""
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or check}")
-        await asyncio.sleep(0.2)

@@ -11,8 +11,10 @@ Where the worker dies is pinned with real processes, not mocks:
    learned the answer: a `slow` fault holds the answer, the worker is killed, and the
    sandbox completes the create (and the debit) for a caller that is gone;
 3. after the payment is final in PostgreSQL, right before the reply is produced: the
-   worker's test hook `PAYMENTS_CRASH_AT=before_reply`, armed by creating the file
-   named in `PAYMENTS_CRASH_FILE`, exits the process (status 137, as SIGKILL would).
+   workers of this stack run a test-only entry module (`crashing_worker.py`, the
+   production worker with a crash point wrapped around authorize), armed by creating
+   the file named in `PAYMENTS_CRASH_FILE`; it exits the process (status 137, as
+   SIGKILL would).
 
 The launcher restarts the dead worker and Kafka hands the unacknowledged command to it
 again. This module kills workers, so it runs a stack of its own.
@@ -29,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher.stack import python_module
 from tests.integration.conftest import RunningStack, probe, start_stack
 from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
 
@@ -58,9 +61,9 @@ def crash_stack(
             # The injected faults hold a call well past the moment of the kill.
             "SANDBOX_FAULT_SLOW_SECONDS": "2",
             "SANDBOX_FAULT_TIMEOUT_SECONDS": "30",
-            "PAYMENTS_CRASH_AT": "before_reply",
             "PAYMENTS_CRASH_FILE": str(crash_file),
         },
+        worker_command=python_module("tests.integration.payments.crashing_worker"),
     )
     try:
         yield running

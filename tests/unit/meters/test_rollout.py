@@ -59,7 +59,7 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_worker_with_bad_rollout_stops_at_start_naming_the_variable() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import processors.meters.agents"],
+        [sys.executable, "-m", "processors"],
         env={"METERS_ROLLOUT": "sometimes", "PATH": ""},
         capture_output=True,
         text=True,

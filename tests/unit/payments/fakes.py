@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from processors.payments.domain import Payment
+from processors.payments.domain import Payment, PeerStatus, RefundStatus
 from processors.payments.ports import (
     Finalized,
     NewAuthorization,
-    PeerError,
-    PeerNotFound,
-    PeerRejected,
-    PeerUnavailable,
+    PaymentPorts,
     Refund,
     ReplyAddress,
 )
-from processors.payments.service import PaymentsCore, Timing
+from processors.payments.timing import Timing
+from processors.payments.use_cases import PaymentUseCases, build_payment_use_cases
+from processors.peer_errors import PeerError, PeerNotFound, PeerRejected, PeerUnavailable
 from schemas.envelope import Reply
 from schemas.merch_payments import (
     CreateMerchPayment,
@@ -28,6 +27,8 @@ from schemas.merch_payments import (
     MerchRefund,
 )
 from schemas.payments import DeclineReason, PaymentStatus
+
+PEER = "contractor-merch-payments"
 
 
 class FakeClock:
@@ -111,7 +112,7 @@ class FakePaymentStore:
 
     async def await_acceptance(self, payment_id: str, poll_at: datetime) -> None:
         if self.rows[payment_id].payment.status is PaymentStatus.PENDING:
-            self._set(payment_id, peer_status="pending_acceptance")
+            self._set(payment_id, peer_status=PeerStatus.PENDING_ACCEPTANCE)
             self.rows[payment_id].next_poll_at = poll_at
 
     async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None:
@@ -123,8 +124,8 @@ class FakePaymentStore:
         status: PaymentStatus,
         decline_reason: DeclineReason | None,
         *,
-        from_statuses: tuple[PaymentStatus, ...],
-        peer_status: str | None = None,
+        from_statuses: frozenset[PaymentStatus],
+        peer_status: PeerStatus | None = None,
         cancel_owed: bool = False,
         poll_at: datetime | None = None,
     ) -> Finalized | None:
@@ -166,7 +167,7 @@ class FakePaymentStore:
         self.rows[payment_id] = _Row(payment)
         return payment
 
-    async def settle_cancel(self, payment_id: str, peer_status: str) -> None:
+    async def settle_cancel(self, payment_id: str, peer_status: PeerStatus) -> None:
         self._set(payment_id, cancel_owed=False, peer_status=peer_status)
         self.rows[payment_id].next_poll_at = None
 
@@ -207,7 +208,7 @@ class FakePaymentStore:
             payment.payment_id,
             payment.transaction_id,
             amount,
-            "pending",
+            RefundStatus.PENDING,
             None,
         )
         self.refunds[key] = refund
@@ -218,8 +219,8 @@ class FakePaymentStore:
     async def complete_refund(self, partner: str, refund_id: str) -> int:
         refund = self.refunds[(partner, refund_id)]
         payment = self.rows[refund.payment_id].payment
-        if refund.status == "pending":
-            self.refunds[(partner, refund_id)] = replace(refund, status="succeeded")
+        if refund.status is RefundStatus.PENDING:
+            self.refunds[(partner, refund_id)] = replace(refund, status=RefundStatus.SUCCEEDED)
             self.refund_polls[(partner, refund_id)] = None
             payment = self._set(
                 refund.payment_id,
@@ -230,8 +231,10 @@ class FakePaymentStore:
 
     async def fail_refund(self, partner: str, refund_id: str, code: str) -> None:
         refund = self.refunds[(partner, refund_id)]
-        if refund.status == "pending":
-            self.refunds[(partner, refund_id)] = replace(refund, status="failed", failure_code=code)
+        if refund.status is RefundStatus.PENDING:
+            self.refunds[(partner, refund_id)] = replace(
+                refund, status=RefundStatus.FAILED, failure_code=code
+            )
             self.refund_polls[(partner, refund_id)] = None
             payment = self.rows[refund.payment_id].payment
             self._set(refund.payment_id, refunds_pending=payment.refunds_pending - refund.amount)
@@ -243,7 +246,9 @@ class FakePaymentStore:
         due = [
             key
             for key, at in self.refund_polls.items()
-            if at is not None and at <= self._clock() and self.refunds[key].status == "pending"
+            if at is not None
+            and at <= self._clock()
+            and self.refunds[key].status is RefundStatus.PENDING
         ][:limit]
         for key in due:
             self.refund_polls[key] = lease_until
@@ -253,10 +258,15 @@ class FakePaymentStore:
 class FakePaymentRepository:
     def __init__(self, clock: FakeClock) -> None:
         self.store = FakePaymentStore(clock)
+        self.open_transactions = 0
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[FakePaymentStore]:
-        yield self.store
+    async def transaction(self) -> AsyncIterator[FakePaymentStore]:
+        self.open_transactions += 1
+        try:
+            yield self.store
+        finally:
+            self.open_transactions -= 1
 
 
 @dataclass
@@ -283,11 +293,14 @@ class FakePaymentsService:
         self.failures: dict[str, list[PeerError]] = {}
         # Create fails *after* recording the payment (the answer got lost).
         self.lose_create_answer = False
+        # Checked on every call: make_world asserts no database transaction is open.
+        self.on_call: Callable[[str], None] = lambda _operation: None
 
     def fail(self, operation: str, *errors: PeerError) -> None:
         self.failures.setdefault(operation, []).extend(errors)
 
     def _maybe_fail(self, operation: str) -> None:
+        self.on_call(operation)
         pending = self.failures.get(operation)
         if pending:
             raise pending.pop(0)
@@ -319,24 +332,24 @@ class FakePaymentsService:
             reason = self.decline_reason if self.answer is MerchPaymentStatus.DECLINED else None
             self.payments[request.payment_id] = _PeerPayment(request, self.answer, reason)
         if self.lose_create_answer:
-            raise PeerUnavailable("answer lost")
+            raise PeerUnavailable(PEER, "create", "answer lost")
         return self._state(request.payment_id)
 
     async def get(self, payment_id: str) -> MerchPaymentState:
         self.calls.append(("get", payment_id))
         self._maybe_fail("get")
         if payment_id not in self.payments:
-            raise PeerNotFound(payment_id)
+            raise PeerNotFound(PEER, "get", "payment_not_found")
         return self._state(payment_id)
 
     async def cancel(self, payment_id: str) -> MerchPaymentState:
         self.calls.append(("cancel", payment_id))
         self._maybe_fail("cancel")
         if payment_id not in self.payments:
-            raise PeerNotFound(payment_id)
+            raise PeerNotFound(PEER, "cancel", "payment_not_found")
         p = self.payments[payment_id]
         if p.status is MerchPaymentStatus.DECLINED:
-            raise PeerRejected(409, "payment_not_cancellable")
+            raise PeerRejected(PEER, "cancel", "payment_not_cancellable")
         p.status = MerchPaymentStatus.CANCELLED
         return self._state(payment_id)
 
@@ -356,8 +369,10 @@ class FakePaymentsService:
 class RecordingReplier:
     def __init__(self) -> None:
         self.sent: list[tuple[ReplyAddress, Reply]] = []
+        self.on_call: Callable[[str], None] = lambda _operation: None
 
     async def reply(self, address: ReplyAddress, reply: Reply) -> None:
+        self.on_call("reply")
         self.sent.append((address, reply))
 
     def to(self, correlation_id: str) -> list[Reply]:
@@ -378,7 +393,13 @@ class World:
     repository: FakePaymentRepository
     peer: FakePaymentsService
     replier: RecordingReplier
-    core: PaymentsCore
+    use_cases: PaymentUseCases
+
+    def __post_init__(self) -> None:
+        self.authorize = self.use_cases.authorize
+        self.cancel = self.use_cases.cancel
+        self.refund = self.use_cases.refund
+        self.on_event = self.use_cases.on_event
 
     @property
     def store(self) -> FakePaymentStore:
@@ -386,7 +407,7 @@ class World:
 
     async def poll_after(self, seconds: float) -> int:
         self.clock.advance(seconds)
-        return await self.core.poll_once()
+        return await self.use_cases.poll_once()
 
 
 def make_world(peer: FakePaymentsService | None = None) -> World:
@@ -394,5 +415,12 @@ def make_world(peer: FakePaymentsService | None = None) -> World:
     repository = FakePaymentRepository(clock)
     peer = peer or FakePaymentsService()
     replier = RecordingReplier()
-    core = PaymentsCore(repository, peer, replier, TIMING, clock)
-    return World(clock, repository, peer, replier, core)
+
+    def no_transaction_open(operation: str) -> None:
+        # A unit of work ends before any peer call (a connection held while the peer
+        # answers would turn its latency into pool exhaustion).
+        assert repository.open_transactions == 0, f"a transaction is open during {operation}"
+
+    peer.on_call = replier.on_call = no_transaction_open
+    use_cases = build_payment_use_cases(PaymentPorts(repository, peer, replier), TIMING, clock)
+    return World(clock, repository, peer, replier, use_cases)

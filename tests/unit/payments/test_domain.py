@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processors.payments import domain
+from processors.payments import domain, errors
 from processors.payments.domain import Payment, PeerVerdict, PollAction
 from schemas.merch_payments import MerchPaymentStatus
 from schemas.payments import AuthorizePayment, DeclineReason, Merchant, PaymentStatus
@@ -42,7 +42,7 @@ def _payment(**changes: object) -> Payment:
         currency="RUB",
         refunded_total=0,
         refunds_pending=0,
-        peer_status="confirmed",
+        peer_status=domain.PeerStatus.CONFIRMED,
         cancel_owed=False,
         created_at=NOW,
         acceptance_deadline=NOW + timedelta(seconds=90),
@@ -83,7 +83,7 @@ def test_the_same_request_has_the_same_fingerprint_and_any_change_another() -> N
 
 
 def test_a_different_body_for_a_known_transaction_is_a_conflict() -> None:
-    with pytest.raises(domain.IdempotencyConflict):
+    with pytest.raises(errors.IdempotencyConflict):
         domain.check_same_request(_payment(request_hash=b"a"), b"b")
     domain.check_same_request(_payment(request_hash=b"a"), b"a")
     domain.check_same_request(_payment(request_hash=None), b"anything")
@@ -112,19 +112,19 @@ def test_the_payments_service_state_maps_to_our_outcome(
 def test_refunds_count_those_in_flight_against_what_remains() -> None:
     payment = _payment(refunded_total=3000, refunds_pending=2000)
     domain.check_refund(payment, 5000)
-    with pytest.raises(domain.RefundExceedsPayment):
+    with pytest.raises(errors.RefundExceedsPayment):
         domain.check_refund(payment, 5001)
 
 
 @pytest.mark.parametrize("status", ["pending", "declined", "cancelled"])
 def test_only_an_approved_payment_is_refundable(status: str) -> None:
     reason = DeclineReason.INVALID_QR if status == "declined" else None
-    with pytest.raises(domain.PaymentNotRefundable):
+    with pytest.raises(errors.PaymentNotRefundable):
         domain.check_refund(_payment(status=PaymentStatus(status), decline_reason=reason), 1)
 
 
 def test_a_declined_payment_is_not_cancellable_but_a_cancelled_one_is_again() -> None:
-    with pytest.raises(domain.PaymentNotCancellable):
+    with pytest.raises(errors.PaymentNotCancellable):
         domain.check_cancellable(
             _payment(status=PaymentStatus.DECLINED, decline_reason=DeclineReason.INVALID_QR)
         )
@@ -133,7 +133,9 @@ def test_a_declined_payment_is_not_cancellable_but_a_cancelled_one_is_again() ->
 
 
 def test_the_poll_expires_pending_payments_past_their_deadline() -> None:
-    pending = _payment(status=PaymentStatus.PENDING, peer_status="pending_acceptance")
+    pending = _payment(
+        status=PaymentStatus.PENDING, peer_status=domain.PeerStatus.PENDING_ACCEPTANCE
+    )
     assert domain.poll_action(pending, NOW + timedelta(seconds=89)) is PollAction.CHECK_STATUS
     assert domain.poll_action(pending, NOW + timedelta(seconds=90)) is PollAction.EXPIRE
     assert domain.expiry_reason(pending) is DeclineReason.ACCEPTANCE_TIMEOUT
