@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
+from observability.peer_journal import journal_subject
 from processors.adapters.client_notify import HttpDriverNotifier
 from processors.adapters.driver_orders_builder import HttpDriverOrders
 from processors.adapters.driver_profiles import HttpIdentityDocs
@@ -71,13 +72,16 @@ async def _build_use_cases(resources: Resources) -> None:
 
 
 async def handle_ride_event(message: Incoming) -> None:
-    await use_cases.ride_events(RideEvent.model_validate_json(message.value))
+    event = RideEvent.model_validate_json(message.value)
+    with journal_subject(event.order_id):
+        await use_cases.ride_events(event)
 
 
 async def handle_finish_ride(message: Incoming) -> Reply:
     request = FinishRideRequest.model_validate_json(message.value)
     try:
-        return Reply.success(await use_cases.finish_ride(request))
+        with journal_subject(request.order_id):
+            return Reply.success(await use_cases.finish_ride(request))
     except FinishRefused as exc:
         return Reply.failure(exc.code, exc.message)
 

@@ -17,6 +17,7 @@ from faust.types import StreamT
 from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
 from processors.adapters.payments_service import HttpPaymentsService
 from processors.app import Resources, app, incoming_from_event, source_topic
+from processors.change_cause import caused_by
 from processors.delivery import Delivery, Incoming
 from processors.payments.ports import ReplyAddress
 from processors.payments.repository import PostgresPaymentRepository
@@ -85,13 +86,16 @@ async def handle_command(message: Incoming) -> Reply | None:
         sender = ReplyAddress(message.reply_to, message.correlation_id)
     try:
         if isinstance(command, AuthorizePayment):
-            reply = await _core().authorize(command, sender)
+            with caused_by("authorize"):
+                reply = await _core().authorize(command, sender)
             if reply is not None:
                 _crash_point("before_reply")
             return reply
         if isinstance(command, CancelPayment):
-            return await _core().cancel(command, sender)
-        return await _core().refund(command, sender)
+            with caused_by("cancel"):
+                return await _core().cancel(command, sender)
+        with caused_by("refund"):
+            return await _core().refund(command, sender)
     except DATABASE_DOWN as exc:
         log.warning("payments_database_unavailable", error=type(exc).__name__)
         return Reply.failure("unavailable", "The payments database is unavailable; retry later.")
@@ -112,7 +116,8 @@ def _crash_point(point: str) -> None:
 async def handle_event(message: Incoming) -> None:
     event = MerchPaymentEvent.model_validate_json(message.value)
     try:
-        await _core().on_event(event)
+        with caused_by("status_event"):
+            await _core().on_event(event)
     except DATABASE_DOWN as exc:
         # The status poll finds the payment's state once the database is back.
         log.warning("payment_event_skipped", error=type(exc).__name__)
@@ -136,7 +141,8 @@ async def poll_payments() -> None:
     if _holder.core is None:
         return
     try:
-        handled = await _holder.core.poll_once()
+        with caused_by("poll"):
+            handled = await _holder.core.poll_once()
     except Exception as exc:
         log.warning("payment_poll_round_failed", error=type(exc).__name__)
         return
