@@ -217,7 +217,9 @@ async def run_trace(settings: OpsSettings, args: argparse.Namespace) -> int:
         stories = [
             await payment_story(connection, row) for row in await find_payment(connection, args.id)
         ]
-        order = await order_story(connection, args.id)
+        # Payment ids, transaction ids and order ids never look alike; a payment's calls
+        # are also noted under its id, so only look for an order when no payment matched.
+        order = None if stories else await order_story(connection, args.id)
         if order is not None:
             stories.append(order)
     finally:
