@@ -226,14 +226,19 @@ async def reconcile_once(
                 if difference.fix is None:
                     continue
                 status, reason, peer_status = difference.fix
-                moved = await connection.fetchval(
-                    _FIX,
-                    difference.payment_id,
-                    status.value,
-                    reason,
-                    peer_status,
-                    current[difference.payment_id],
-                )
+                async with connection.transaction():
+                    # The cause the history trigger records (migrations/0004_*.sql).
+                    await connection.execute(
+                        "SELECT set_config('taxi.change_cause', 'reconcile', true)"
+                    )
+                    moved = await connection.fetchval(
+                        _FIX,
+                        difference.payment_id,
+                        status.value,
+                        reason,
+                        peer_status,
+                        current[difference.payment_id],
+                    )
                 fixed += moved is not None
         return found, len(rows), fixed
     finally:

@@ -36,11 +36,15 @@ def ops_env(stack: RunningStack) -> dict[str, str]:
     }
 
 
+def ops_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ops", *args]
+
+
 def run_ops(
     stack: RunningStack, *args: str, expect: int | None = 0
 ) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "ops", *args],
+        ops_command(*args),
         cwd=REPO,
         env=ops_env(stack),
         capture_output=True,
