@@ -6,8 +6,11 @@ where the forward-only rules allow it (processors/payments/domain.py: pending ->
 approved|declined|cancelled, approved -> cancelled), in one conditional UPDATE with the
 cause `reconcile` in the payment's history. Nothing else is ever changed.
 
-`--every` runs it periodically and serves `reconcile_differences` on `--metrics-port`
-for Prometheus (deploy/prometheus/ scrapes it; an alert fires on differences).
+`--every` runs it periodically and serves `reconcile_differences` (and the pending
+payments' count and oldest age) on `--metrics-port` for Prometheus: compose runs it as
+the `reconciler` service, deploy/prometheus/ scrapes it and alerts on differences. A
+separate process, not a timer in the workers: one instance compares (no duplicate
+counts across workers), and the hot path never waits for its queries.
 """
 
 from __future__ import annotations
@@ -62,8 +65,20 @@ LAST_RUN = Gauge(
     "reconcile_last_run_timestamp_seconds", "When the last reconciliation run finished"
 )
 LAST_RUN_FAILED = Gauge("reconcile_last_run_failed", "1 when the last run could not finish")
+# Read from the table on each run: the workers cannot tell how long a payment has waited
+# without a query, and this process makes one anyway.
+PENDING = Gauge("payments_pending", "Payments not final yet (all partners)")
+PENDING_OLDEST = Gauge(
+    "payments_pending_oldest_seconds", "Age of the oldest payment that is not final yet"
+)
 
 CONCURRENCY = 8
+
+_PENDING = """
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+FROM payments WHERE status = 'pending'
+"""
 
 _SELECT = """
 SELECT payment_id, partner, transaction_id, status, decline_reason, amount, currency,
@@ -210,6 +225,9 @@ async def reconcile_once(
     """(differences, payments compared, payments fixed)."""
     connection = await asyncpg.connect(settings.database_url)
     try:
+        pending = await connection.fetchrow(_PENDING)
+        PENDING.set(pending["pending"])
+        PENDING_OLDEST.set(pending["oldest"])
         rows = await connection.fetch(_SELECT, since)
         gate = asyncio.Semaphore(CONCURRENCY)
         async with httpx.AsyncClient() as client:
