@@ -58,13 +58,14 @@ async def test_reconcile_finds_a_lost_confirmation_and_fix_settles_it(
     assert differences_of(report, payment_id_for("mobi", str(settled_tx))) == []
     assert (await payments.status(tx)).json()["status"] == "pending"  # a report changes nothing
 
-    text = run_ops(stack, "reconcile", "--since", "10m", "--fix").stdout
-    assert "Fixed 1." in text
+    # Other tests' payments may differ too (the sandbox forgets on reset): look at ours.
+    text = run_ops(stack, "reconcile", "--since", "10m", "--fix", expect=None).stdout
+    assert "Fixed " in text
     assert (await payments.status(tx)).json()["status"] == "approved"
     assert [e["kind"] for e in await payments.ledger(driver)] == ["debit"]
     (story,) = ops_json(stack, "trace", payment_id)
     assert [s["cause"] for s in story["steps"] if s["kind"] == "change"][-1] == "reconcile", story
-    after = ops_json(stack, "reconcile", "--since", "10m")
+    after = ops_json(stack, "reconcile", "--since", "10m", expect=None)
     assert differences_of(after, payment_id) == []
 
 
