@@ -278,6 +278,19 @@ async def run_redrive(settings: OpsSettings, args: argparse.Namespace) -> int:
                 produced = await producer.send(
                     letter.source_topic, letter.key, letter.value, redrive_headers(letter)
                 )
+                audit = {
+                    "audit": "dlq_redrive",
+                    "at": cell(datetime.now(UTC)),
+                    "operator": settings.ops_operator,
+                    "dead_letter": f"{letter.partition}/{letter.offset}",
+                    "reason": letter.reason_code,
+                    "correlation_id": letter.correlation_id,
+                    "to": f"{produced.topic}/{produced.partition}/{produced.offset}",
+                    "redrive_count": letter.redrive_count + 1,
+                    "forced": args.force,
+                }
+                # The line first: the message is on its way whatever happens next.
+                print(json.dumps(audit), flush=True)
                 await connection.execute(
                     "INSERT INTO dead_letter_redrives (dead_letter_partition, dead_letter_offset,"
                     " correlation_id, reason, target_topic, target_partition, target_offset,"
@@ -292,21 +305,6 @@ async def run_redrive(settings: OpsSettings, args: argparse.Namespace) -> int:
                     letter.redrive_count + 1,
                     args.force,
                     settings.ops_operator,
-                )
-                print(
-                    json.dumps(
-                        {
-                            "audit": "dlq_redrive",
-                            "at": cell(datetime.now(UTC)),
-                            "operator": settings.ops_operator,
-                            "dead_letter": f"{letter.partition}/{letter.offset}",
-                            "reason": letter.reason_code,
-                            "correlation_id": letter.correlation_id,
-                            "to": f"{produced.topic}/{produced.partition}/{produced.offset}",
-                            "redrive_count": letter.redrive_count + 1,
-                            "forced": args.force,
-                        }
-                    )
                 )
     finally:
         await connection.close()

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from launcher.stack import DEFAULT_TOPIC_ROTATION_S
 from messaging import headers as h
 from messaging.rotation import TopicRotation
 from messaging.topics import DEAD_LETTERS, SLOT_SUFFIX, base_topic, rotated_topics
 from ops.settings import OpsSettings
 
 READ_TIMEOUT_S = 10.0
-# The launcher's period (launcher/stack.py) when KAFKA_TOPIC_ROTATION_S is not set here.
-LOCAL_RUN_ROTATION_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -128,8 +127,9 @@ async def topic_rotation(settings: OpsSettings) -> TopicRotation:
         names = set(await admin.list_topics())
     finally:
         await admin.close()
+    # Writing to a slot other than the current one could race the janitor's emptying.
     slotted = any(f"{name}{SLOT_SUFFIX}1" in names for name in rotated_topics())
-    return TopicRotation(LOCAL_RUN_ROTATION_S if slotted else 0.0)
+    return TopicRotation(DEFAULT_TOPIC_ROTATION_S if slotted else 0.0)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Field names whose values are secrets or personal data wherever they appear.
@@ -29,15 +30,25 @@ def masked(value: Any) -> Any:
     return value
 
 
+# In text that is not valid JSON (a cut-off message): `"qr_code": "..."` and the like.
+_SECRET_IN_TEXT = re.compile(
+    r'("(?:' + "|".join(sorted(SECRET_FIELDS)) + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)',
+    re.IGNORECASE,
+)
+
+
 def masked_payload(raw: bytes | None) -> Any:
-    """The payload for display: masked JSON, or a short, printable summary of other bytes
-    (not JSON, so no field is known to be safe: only its start is shown)."""
+    """The payload for display: masked JSON, or the start of other bytes with whatever
+    looks like a secret field masked."""
     if raw is None:
         return None
     try:
         return masked(json.loads(raw))
     except ValueError:
-        text = raw[:_MAX_RAW].decode("utf-8", "replace")
-        printable = "".join(c if c.isprintable() else "." for c in text)
-        more = f" ... ({len(raw)} bytes)" if len(raw) > _MAX_RAW else ""
+        text = _SECRET_IN_TEXT.sub(
+            lambda m: m.group(1) + mask_value(m.group(2).strip('"')),
+            raw.decode("utf-8", "replace"),
+        )
+        printable = "".join(c if c.isprintable() else "." for c in text[:_MAX_RAW])
+        more = f" ... ({len(raw)} bytes)" if len(text) > _MAX_RAW else ""
         return f"<not JSON> {printable}{more}"

@@ -60,6 +60,9 @@ def test_payloads_are_shown_with_secrets_masked() -> None:
     shown = masked_payload(b'{"qr_code": "secret-qr", "merchant": {"id": "m-1"}}')
     assert shown == {"qr_code": "*** (9 chars masked)", "merchant": {"id": "m-1"}}
     assert masked_payload(b"\x00not json").startswith("<not JSON> .not json")
+    cut = masked_payload(b'{"kind": "authorize", "qr_code": "QR-SECRET-123", "amou')
+    assert "QR-SECRET" not in cut and '"qr_code": *** (13 chars masked)' in cut
+    assert "QR-SECRET" not in masked_payload(b'{"qr_code": "QR-SECRET-12')
 
 
 def test_durations_read_as_operators_type_them() -> None:
