@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
+
+from aiokafka.errors import KafkaError
 
 from ops import dead_letters, reconcile, trace
 from ops.settings import OpsSettings
@@ -38,10 +41,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # The client libraries' own connection warnings would repeat the one line printed below.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = OpsSettings()
     try:
         code: int = asyncio.run(args.run(settings, args))
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, KafkaError) as exc:
         print(
             f"error: {type(exc).__name__}: {exc} (is the system running? check "
             "KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, PAYMENTS_SERVICE_URL)",

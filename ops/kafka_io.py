@@ -65,8 +65,8 @@ async def read_dead_letters(
         enable_auto_commit=False,
         fetch_max_wait_ms=50,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = consumer.partitions_for_topic(DEAD_LETTERS)
         if partitions is None:
             await consumer.force_metadata_update()
