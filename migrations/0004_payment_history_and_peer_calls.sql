@@ -75,8 +75,8 @@ CREATE OR REPLACE TRIGGER payments_record_history
 
 -- Every call the processors made to a peer, keyed by what it was made for (a payment
 -- id, an order id or a message key): method, path, outcome and duration only.
--- Written in batches by the workers (observability/peer_journal.py) and kept for
--- PEER_JOURNAL_RETENTION_DAYS.
+-- Written in batches by the workers (observability/peer_journal.py), which delete rows
+-- older than 7 days.
 CREATE TABLE IF NOT EXISTS peer_calls (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL,
