@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint demo bench schemas test-containers sync clean
+.PHONY: run test lint demo bench schemas test-containers sync clean ops
 
 $(UV):
 	python3 -m venv .tools
@@ -33,6 +33,10 @@ lint: sync
 
 schemas: sync
 	$(PY) -m schemas.export
+
+# Operator tools against the running system: make ops ARGS="dlq list" (see docs/runbook.md).
+ops: sync
+	$(PY) -m ops $(ARGS)
 
 demo: sync
 	$(PY) -m bench.demo

@@ -11,6 +11,11 @@ DLQ_REASON = "dlq-reason"
 DLQ_TOPIC = "dlq-topic"
 DLQ_PARTITION = "dlq-partition"
 DLQ_OFFSET = "dlq-offset"
+# Set by `python -m ops dlq redrive` on a dead letter it re-produces to its topic (kept if
+# it is dead-lettered again): where it came from (`dead-letters/<partition>/<offset>`)
+# and how many times it has been re-driven.
+REDRIVEN_FROM = "redriven-from"
+REDRIVE_COUNT = "redrive-count"
 
 Headers = list[tuple[str, bytes]]
 

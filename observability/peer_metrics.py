@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 from observability.metrics import WindowedMax
+from observability.peer_journal import JOURNAL
 
 PEER_CALLS = Counter(
     "peer_calls_total",
@@ -22,7 +23,18 @@ PEER_CALL_MAX = WindowedMax(
 )
 
 
-def record_peer_call(peer: str, operation: str, outcome: str, seconds: float) -> None:
+def record_peer_call(
+    peer: str,
+    operation: str,
+    outcome: str,
+    seconds: float,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    subject: str | None = None,
+) -> None:
+    """Count and time the call, and note it in the worker's peer journal (no bodies)."""
+    JOURNAL.note(peer, operation, outcome, seconds, method=method, path=path, subject=subject)
     PEER_CALLS.labels(peer, operation, outcome).inc()
     PEER_CALL_SECONDS.labels(peer, operation).observe(seconds)
     PEER_CALL_MAX.observe((peer, operation), seconds)

@@ -19,7 +19,9 @@ import structlog
 from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.headers import header_items
 from messaging.rotation import TopicRotation
+from observability.peer_journal import PeerJournalWriter
 from processors import kafka_transport
+from processors.change_cause import apply_change_cause
 from processors.delivery import Delivery, Incoming
 from processors.http_client import build_http_client, build_session
 from processors.settings import WorkerSettings, parse_settings
@@ -50,6 +52,7 @@ class Resources:
         self._http: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._delivery: Delivery | None = None
+        self._journal: PeerJournalWriter | None = None
         self._on_open: list[Hook] = []
         self._on_close: list[Hook] = []
 
@@ -96,7 +99,10 @@ class Resources:
             # Handlers hold a connection for a whole unit of work and leave no
             # session state behind; the per-release reset query is pure cost.
             reset=keep_session,
+            setup=apply_change_cause,  # payment_history's cause
         )
+        self._journal = PeerJournalWriter(self._pool)
+        self._journal.start()
         self._http = build_http_client()
         self._session = build_session()
         for hook in self._on_open:
@@ -109,6 +115,8 @@ class Resources:
                 await hook(self)
             except Exception:
                 log.exception("close_hook_failed")
+        if self._journal is not None:
+            await self._journal.stop()
         if self._http is not None:
             await self._http.aclose()
         if self._session is not None:

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from messaging import headers as h
-from messaging.topics import DEAD_LETTERS, is_declared
+from messaging.topics import DEAD_LETTERS, base_topic, is_declared
 from observability.logs import correlation
 from schemas.envelope import Reply
 
@@ -104,7 +104,7 @@ class Delivery:
         await self._producer.send_and_wait(
             DEAD_LETTERS, message.key, message.value, None, None, headers + h.encode(extra)
         )
-        DEAD_LETTERED.labels(message.topic, reason.split(":", 1)[0]).inc()
+        DEAD_LETTERED.labels(base_topic(message.topic), reason.split(":", 1)[0]).inc()
         log.warning(
             "dead_lettered",
             topic=message.topic,

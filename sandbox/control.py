@@ -177,6 +177,17 @@ async def reject_payment(
     return await read_payment(payment_id, sandbox)
 
 
+class EventDropping(BaseModel):
+    drop: bool
+
+
+@router.post("/events/drop")
+async def drop_events(body: EventDropping, sandbox: SandboxDep) -> dict[str, Any]:
+    """Lose (or stop losing) the payments service's status events; reset stops it."""
+    sandbox.payments.drop_events = body.drop
+    return {"drop": body.drop}
+
+
 @router.get("/journal")
 async def journal(sandbox: SandboxDep, service: str | None = None) -> dict[str, Any]:
     if service is not None and service not in PEER_SERVICES:

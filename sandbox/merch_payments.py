@@ -79,9 +79,13 @@ class MerchPayments:
         self._publisher = publisher
         self._reject_delay = reject_delay_seconds
         self._tasks: set[asyncio.Task[None]] = set()
+        # Control (`POST /_sandbox/events/drop`): status changes happen but are not
+        # announced, as when the service loses an event (reconciliation tests).
+        self.drop_events = False
 
     def reset(self) -> None:
         """Forget scheduled driver answers (the world itself is reset by its owner)."""
+        self.drop_events = False
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
@@ -248,6 +252,9 @@ class MerchPayments:
             decline_reason=payment.decline_reason,
             occurred_at=now(),
         )
+        if self.drop_events:
+            log.info("payment_event_dropped", payment_id=payment.payment_id)
+            return
         await self._publisher.publish(event, correlation_id)
 
     def _schedule_rejection(self, payment_id: str, correlation_id: str) -> None:

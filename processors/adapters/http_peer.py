@@ -70,7 +70,14 @@ class HttpPeer:
             outcome = _outcome(exc)
             raise
         finally:
-            record_peer_call(self.peer, operation, outcome, time.perf_counter() - started)
+            record_peer_call(
+                self.peer,
+                operation,
+                outcome,
+                time.perf_counter() - started,
+                method="POST",
+                path=path,
+            )
 
     async def _post(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -46,15 +47,27 @@ class HttpPaymentsService:
 
     async def create(self, request: CreateMerchPayment) -> MerchPaymentState:
         return await self._call(
-            "create", "POST", self._base, MerchPaymentState, request.model_dump_json().encode()
+            "create",
+            "POST",
+            self._base,
+            MerchPaymentState,
+            request.model_dump_json().encode(),
+            subject=request.payment_id,
         )
 
     async def get(self, payment_id: str) -> MerchPaymentState:
-        return await self._call("get", "GET", f"{self._base}/{payment_id}", MerchPaymentState)
+        return await self._call(
+            "get", "GET", f"{self._base}/{payment_id}", MerchPaymentState, subject=payment_id
+        )
 
     async def cancel(self, payment_id: str) -> MerchPaymentState:
         return await self._call(
-            "cancel", "POST", f"{self._base}/{payment_id}/cancel", MerchPaymentState, b"{}"
+            "cancel",
+            "POST",
+            f"{self._base}/{payment_id}/cancel",
+            MerchPaymentState,
+            b"{}",
+            subject=payment_id,
         )
 
     async def refund(self, payment_id: str, request: CreateMerchRefund) -> MerchRefund:
@@ -64,6 +77,7 @@ class HttpPaymentsService:
             f"{self._base}/{payment_id}/refunds",
             MerchRefund,
             request.model_dump_json().encode(),
+            subject=payment_id,
         )
 
     async def _call(
@@ -73,6 +87,8 @@ class HttpPaymentsService:
         url: str,
         answer: type[Model],
         body: bytes | None = None,
+        *,
+        subject: str,
     ) -> Model:
         headers = {}
         if body is not None:
@@ -106,7 +122,15 @@ class HttpPaymentsService:
             outcome = "ok"
             return parsed
         finally:
-            record_peer_call(PEER, operation, outcome, time.perf_counter() - started)
+            record_peer_call(
+                PEER,
+                operation,
+                outcome,
+                time.perf_counter() - started,
+                method=method,
+                path=urlsplit(url).path,
+                subject=subject,
+            )
 
     async def _exchange(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
+from observability.peer_journal import journal_subject
 from processors.app import app, incoming_from_event, source_topic
 from processors.delivery import Incoming
 from processors.meters.errors import FinishRefused
@@ -24,13 +25,16 @@ meter_requests_topic = source_topic(METER_REQUESTS)
 
 
 async def handle_ride_event(message: Incoming) -> None:
-    await wiring.use_cases.meters.ride_events(RideEvent.model_validate_json(message.value))
+    event = RideEvent.model_validate_json(message.value)
+    with journal_subject(event.order_id):
+        await wiring.use_cases.meters.ride_events(event)
 
 
 async def handle_finish_ride(message: Incoming) -> Reply:
     request = FinishRideRequest.model_validate_json(message.value)
     try:
-        return Reply.success(await wiring.use_cases.meters.finish_ride(request))
+        with journal_subject(request.order_id):
+            return Reply.success(await wiring.use_cases.meters.finish_ride(request))
     except FinishRefused as exc:
         return Reply.failure(exc.code, exc.message)
 

@@ -16,6 +16,7 @@ from faust.types import StreamT
 
 from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
 from processors.app import app, incoming_from_event, source_topic
+from processors.change_cause import caused_by
 from processors.delivery import Incoming
 from processors.payments.ports import ReplyAddress
 from processors.wiring import wiring
@@ -40,10 +41,13 @@ async def handle_command(message: Incoming) -> Reply | None:
     use_cases = wiring.use_cases.payments
     try:
         if isinstance(command, AuthorizePayment):
-            return await use_cases.authorize(command, sender)
+            with caused_by("authorize"):
+                return await use_cases.authorize(command, sender)
         if isinstance(command, CancelPayment):
-            return await use_cases.cancel(command, sender)
-        return await use_cases.refund(command, sender)
+            with caused_by("cancel"):
+                return await use_cases.cancel(command, sender)
+        with caused_by("refund"):
+            return await use_cases.refund(command, sender)
     except DATABASE_DOWN as exc:
         log.warning("payments_database_unavailable", error=type(exc).__name__)
         return Reply.failure("unavailable", "The payments database is unavailable; retry later.")
@@ -52,7 +56,8 @@ async def handle_command(message: Incoming) -> Reply | None:
 async def handle_event(message: Incoming) -> None:
     event = MerchPaymentEvent.model_validate_json(message.value)
     try:
-        await wiring.use_cases.payments.on_event(event)
+        with caused_by("status_event"):
+            await wiring.use_cases.payments.on_event(event)
     except DATABASE_DOWN as exc:
         # The status poll finds the payment's state once the database is back.
         log.warning("payment_event_skipped", error=type(exc).__name__)
@@ -75,7 +80,8 @@ async def poll_payments() -> None:
     if not wiring.ready:
         return
     try:
-        handled = await wiring.use_cases.payments.poll_once()
+        with caused_by("poll"):
+            handled = await wiring.use_cases.payments.poll_once()
     except Exception as exc:
         log.warning("payment_poll_round_failed", error=type(exc).__name__)
         return

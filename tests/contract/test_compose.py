@@ -77,6 +77,9 @@ def test_prometheus_scrapes_every_ingress_and_worker_on_its_port() -> None:
             expected.add(f"{name}:{env['INGRESS_PORT']}")
         if service.get("command") == ["python", "-m", "processors"]:
             expected.add(f"{name}:{env['WORKER_WEB_PORT']}")
+        command = service.get("command", [])
+        if command[:3] == ["python", "-m", "ops"] and "--metrics-port" in command:
+            expected.add(f"{name}:{command[command.index('--metrics-port') + 1]}")
     assert targets == expected
     mounted = " ".join(services["prometheus"]["volumes"])
     assert "deploy/prometheus/prometheus.yml" in mounted

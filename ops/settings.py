@@ -1,0 +1,24 @@
+"""Where the operator tools connect: the same environment variables as every process."""
+
+from __future__ import annotations
+
+import getpass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OpsSettings(BaseSettings):
+    """Defaults are the local run (`make run`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
+    payments_service_url: str = "http://127.0.0.1:8081/contractor-merch-payments"
+    payments_service_timeout: float = Field(default=3.0, gt=0, le=30)
+    # Seconds per slot of the rotated topics on the embedded broker (messaging/rotation.py);
+    # unset: found out from the broker (see ops/kafka_io.py).
+    kafka_topic_rotation_s: float | None = Field(default=None, ge=0, le=3600)
+    # Who is at the keyboard, for the audit lines of re-drives.
+    ops_operator: str = Field(default_factory=getpass.getuser)
