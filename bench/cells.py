@@ -1,0 +1,98 @@
+"""Measuring cells: one scenario at one concurrency for a few seconds, with its setup.
+
+A scenario's setup runs once, then a short warm-up; a finish-ride cell first starts
+meter rides of its own (bench/rides.py), as many as the cell is expected to finish.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+
+from bench.rides import start_finish_rides
+from bench.scenarios import SCENARIOS, Scenario
+from bench.slow_peers import SlowCell, SlowPeer, slowed
+from bench.target import Target
+from bench.wrk import LoadResult, run_wrk
+
+# Rides started per cell: the best rate seen so far for the scenario (or a first guess)
+# times the cell's length, with room to spare; a cell that outruns them gets 404s.
+RIDES_MARGIN = 1.5
+GUESS_RPS_PER_CONNECTION = 40.0
+GUESS_MAX_RPS = 400.0
+MAX_RIDES = 20_000
+
+
+class Cells:
+    def __init__(self, target: Target, seconds: int, rides: int | None = None) -> None:
+        self.target = target
+        self.seconds = seconds
+        self.rides = rides  # fixed rides per finish-ride cell; None: sized from the rates seen
+        self._ready: set[str] = set()
+        # Per scenario: the best rate seen so far and the concurrency it was seen at.
+        self._best: dict[str, tuple[float, int]] = {}
+
+    def url(self, scenario: Scenario) -> str:
+        return f"{self.target.base_for(scenario.internal)}{scenario.path}"
+
+    def _prepare(self, scenario: Scenario) -> None:
+        if scenario.name in self._ready:
+            return
+        if scenario.setup is not None:
+            scenario.setup(self.target)
+        run_wrk(self.url(scenario), 4, 2, scenario.script())  # warm-up, not reported
+        self._ready.add(scenario.name)
+
+    def _rides_for(self, scenario: Scenario, concurrency: int) -> int:
+        if self.rides is not None:
+            return self.rides
+        rate = min(GUESS_MAX_RPS, GUESS_RPS_PER_CONNECTION * concurrency)
+        if scenario.name in self._best:
+            best, seen_at = self._best[scenario.name]
+            # More connections than seen: the rate may grow with them, up to the guess's cap.
+            more = min(GUESS_MAX_RPS, best * concurrency / seen_at)
+            rate = best if concurrency <= seen_at else max(best, more)
+        return min(MAX_RIDES, math.ceil(rate * self.seconds * RIDES_MARGIN) + 20)
+
+    def _script(self, scenario: Scenario, concurrency: int) -> tuple[str, int | None]:
+        """The cell's wrk script, and how many rides were started for it (None: no rides)."""
+        if not scenario.fresh_rides:
+            return scenario.script(), None
+        prefix = uuid.uuid4().hex[:8]
+        rides = self._rides_for(scenario, concurrency)
+        took = start_finish_rides(self.target, prefix, rides)
+        print(f"  {scenario.name} c={concurrency}: {rides} meter rides started in {took:.0f} s")
+        return scenario.script(prefix), rides
+
+    def _measure(
+        self, scenario: Scenario, concurrency: int, script: str, rides: int | None
+    ) -> LoadResult:
+        result = run_wrk(self.url(scenario), concurrency, self.seconds, script)
+        if rides is not None and result.requests > rides:
+            print(
+                f"  {scenario.name} c={concurrency}: {result.requests - rides} finishes outran "
+                f"the {rides} rides started (answered 404, counted as errors): use --rides"
+            )
+        best = self._best.get(scenario.name)
+        if best is None or result.rps > best[0]:
+            self._best[scenario.name] = (result.rps, concurrency)
+        return result
+
+    def measure(self, name: str, concurrency: int) -> LoadResult:
+        scenario = SCENARIOS[name]
+        self._prepare(scenario)
+        script, rides = self._script(scenario, concurrency)
+        result = self._measure(scenario, concurrency, script, rides)
+        time.sleep(1)
+        return result
+
+    def slow_cell(self, peer: SlowPeer, concurrency: int) -> SlowCell:
+        """The peer's scenario with every peer instant, then with the peer slow."""
+        scenario = SCENARIOS[peer.scenario]
+        instant = self.measure(peer.scenario, concurrency)
+        script, rides = self._script(scenario, concurrency)  # rides start at full speed
+        with slowed(self.target.sandbox, peer):
+            slow = self._measure(scenario, concurrency, script, rides)
+        time.sleep(1)
+        return SlowCell(peer, instant, slow)
