@@ -109,11 +109,11 @@ def main() -> None:
     slow_cells: list[SlowCell] = []
     with ExitStack() as stack:
         system = _system(stack, args)
+        if peers:  # every peer instant to begin with (and a sandbox that can slow them)
+            clear_latencies(system.target.sandbox)
         cells = Cells(system.target, args.seconds, args.rides)
         for name in names:
             results[name] = [cells.measure(name, concurrency) for concurrency in levels]
-        if peers:
-            clear_latencies(system.target.sandbox)
         for peer in peers:
             slow_cells += [cells.slow_cell(peer, concurrency) for concurrency in slow_levels]
 
