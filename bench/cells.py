@@ -11,8 +11,9 @@ import time
 import uuid
 from contextlib import nullcontext
 
+from bench.ride_starts import RIDE_START, measure_ride_starts
 from bench.rides import start_finish_rides
-from bench.scenarios import SCENARIOS, Scenario
+from bench.scenarios import SCENARIOS, Scenario, setup_payments_driver
 from bench.slow_peers import SlowCell, SlowPeer, slowed
 from bench.target import Target
 from bench.wrk import LoadResult, run_wrk
@@ -97,8 +98,23 @@ class Cells:
         self._prepare(SCENARIOS[name])
         return self._measure(SCENARIOS[name], concurrency)
 
+    def _ride_starts(self, concurrency: int, peer: SlowPeer | None = None) -> LoadResult:
+        if RIDE_START not in self._ready:  # the bench driver; no warm-up, which would
+            # leave ride events for unknown orders queued ahead of the cell's
+            setup_payments_driver(self.target)
+            self._ready.add(RIDE_START)
+        prefix = uuid.uuid4().hex[:8]
+        with slowed(self.target.sandbox, peer) if peer else nullcontext():
+            result = measure_ride_starts(self.target, prefix, concurrency, self.seconds)
+        time.sleep(1)
+        return result
+
     def slow_cell(self, peer: SlowPeer, concurrency: int) -> SlowCell:
         """The peer's scenario with every peer instant, then with the peer slow."""
+        if peer.scenario == RIDE_START:
+            return SlowCell(
+                peer, self._ride_starts(concurrency), self._ride_starts(concurrency, peer)
+            )
         instant = self.measure(peer.scenario, concurrency)
         slow = self._measure(SCENARIOS[peer.scenario], concurrency, peer)
         return SlowCell(peer, instant, slow)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.probe import HEADER
+from bench.ride_starts import RIDE_START
 from bench.slow_peers import SlowCell
 from bench.wrk import LoadResult
 
@@ -32,6 +33,8 @@ def print_slow_cells(cells: list[SlowCell]) -> None:
     labels = list(dict.fromkeys(cell.peer.label for cell in cells))
     for label in labels:
         print(f"\n{label} vs every peer instant (same run)")
+        if label.startswith(RIDE_START):
+            print("  (rps: meter starts/s with conc starts in flight; p99: event to started ride)")
         print(SLOW_HEADER)
         for cell in (c for c in cells if c.peer.label == label):
             i, s = cell.instant, cell.slow

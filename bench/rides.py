@@ -30,7 +30,7 @@ IN_FLIGHT = 32
 BATCH_WITHIN_S = 90.0
 
 
-async def _create_and_start(http: httpx.AsyncClient, target: Target, order_id: str) -> None:
+async def create_and_start(http: httpx.AsyncClient, target: Target, order_id: str) -> None:
     (
         await http.post(
             f"{target.sandbox}/_sandbox/orders",
@@ -54,7 +54,7 @@ async def _create_and_start(http: httpx.AsyncClient, target: Target, order_id: s
     ).raise_for_status()
 
 
-async def _started(http: httpx.AsyncClient, target: Target, order_id: str) -> bool:
+async def is_started(http: httpx.AsyncClient, target: Target, order_id: str) -> bool:
     state = (await http.get(f"{target.sandbox}/_sandbox/orders/{order_id}")).json()
     return bool(state.get("document", {}).get("external_meter_ride_id"))
 
@@ -64,13 +64,13 @@ async def _start_batch(http: httpx.AsyncClient, target: Target, orders: list[str
 
     async def start(order_id: str) -> None:
         async with gate:
-            await _create_and_start(http, target, order_id)
+            await create_and_start(http, target, order_id)
 
     await asyncio.gather(*(start(order_id) for order_id in orders))
     deadline = time.monotonic() + BATCH_WITHIN_S
     waiting = list(orders)
     while waiting:
-        done = await asyncio.gather(*(_started(http, target, o) for o in waiting[:IN_FLIGHT]))
+        done = await asyncio.gather(*(is_started(http, target, o) for o in waiting[:IN_FLIGHT]))
         waiting = [o for o, ok in zip(waiting[:IN_FLIGHT], done, strict=True) if not ok] + (
             waiting[IN_FLIGHT:]
         )

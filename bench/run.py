@@ -84,7 +84,7 @@ def _arguments() -> argparse.Namespace:
 
 def _slow_peers(args: argparse.Namespace, names: list[str]) -> list[SlowPeer]:
     if args.slow is None:
-        return [peer for peer in SLOW_PEERS.values() if peer.scenario in names]
+        return [peer for peer in SLOW_PEERS.values() if peer.with_scenario in names]
     return [SLOW_PEERS[name] for name in dict.fromkeys(args.slow) if name != "none"]
 
 

@@ -92,7 +92,7 @@ wrk.body = [[{body}]]
     )
 
 
-def _setup_payments_driver(target: Target) -> None:
+def setup_payments_driver(target: Target) -> None:
     httpx.post(
         f"{target.sandbox}/_sandbox/drivers",
         json={
@@ -124,7 +124,7 @@ def _authorize_body(transaction: str) -> str:
 
 
 def _setup_repeated_authorize(target: Target) -> None:
-    _setup_payments_driver(target)
+    setup_payments_driver(target)
     httpx.post(
         f"{target.partner}/mobi/v1/payments",
         content=_authorize_body(str(REPEATED_TRANSACTION)),
@@ -184,7 +184,7 @@ SCENARIOS: dict[str, Scenario] = {
         "authorize",
         "/mobi/v1/payments",
         _counter_request("POST", {"Authorization": f"Bearer {PARTNER_KEY}"}, _authorize_body("%d")),
-        _setup_payments_driver,
+        setup_payments_driver,
     ),
     "authorize-repeat": Scenario(
         "authorize-repeat",
@@ -199,7 +199,7 @@ SCENARIOS: dict[str, Scenario] = {
         "finish-ride",
         "/driver/v1/meters-integration-api/finish-ride",
         _FINISH_SCRIPT,
-        _setup_payments_driver,
+        setup_payments_driver,
         internal=True,
         fresh_rides=True,
     ),
@@ -213,7 +213,7 @@ SCENARIOS: dict[str, Scenario] = {
                 '"%EV%"', '"bench-ev-{prefix}-%d"'
             ),
         ),
-        _setup_payments_driver,
+        setup_payments_driver,
         internal=True,
     ),
 }

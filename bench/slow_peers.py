@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.ride_starts import RIDE_START
 from bench.wrk import LoadResult
 
 DEFAULT_SLOW_CONCURRENCY = [32, 128]
@@ -28,7 +29,9 @@ class SlowPeer:
     service: str  # the sandbox's prefix for the peer
     median_ms: float
     p99_ms: float
-    scenario: str  # the scenario whose requests wait on this peer
+    scenario: str  # the scenario (or the ride-start cell) whose requests wait on this peer
+    # Run by default when this wrk scenario is chosen.
+    with_scenario: str
 
     @property
     def label(self) -> str:
@@ -36,8 +39,11 @@ class SlowPeer:
 
 
 SLOW_PEERS: dict[str, SlowPeer] = {
-    "payments": SlowPeer("payments", "contractor-merch-payments", 50, 200, "authorize"),
-    "monitex": SlowPeer("monitex", "monitex", 300, 1000, "finish-ride"),
+    "payments": SlowPeer(
+        "payments", "contractor-merch-payments", 50, 200, "authorize", "authorize"
+    ),
+    "monitex": SlowPeer("monitex", "monitex", 300, 1000, "finish-ride", "finish-ride"),
+    "monitex-start": SlowPeer("monitex-start", "monitex", 300, 1000, RIDE_START, "finish-ride"),
 }
 
 

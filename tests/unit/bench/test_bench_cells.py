@@ -72,3 +72,16 @@ def test_tansu_can_always_be_asked_for() -> None:
 def test_an_unknown_broker_is_refused() -> None:
     with pytest.raises(SystemExit):
         broker_settings("rabbitmq")
+
+
+def test_slow_cells_by_default_follow_the_chosen_scenarios() -> None:
+    from argparse import Namespace
+
+    from bench.run import _slow_peers
+
+    chosen = _slow_peers(Namespace(slow=None), ["authorize", "probe"])
+    assert [peer.name for peer in chosen] == ["payments"]
+    meters = _slow_peers(Namespace(slow=None), ["finish-ride"])
+    assert [peer.scenario for peer in meters] == ["finish-ride", "ride-start"]
+    assert _slow_peers(Namespace(slow=["none"]), ["authorize"]) == []
+    assert [p.name for p in _slow_peers(Namespace(slow=["monitex"]), ["ping"])] == ["monitex"]
