@@ -12,7 +12,7 @@ import uuid
 from contextlib import nullcontext
 
 from bench.ride_starts import RIDE_START, measure_ride_starts
-from bench.rides import start_finish_rides
+from bench.rides import start_finish_rides, wait_for_ride_events
 from bench.scenarios import SCENARIOS, Scenario, setup_payments_driver
 from bench.slow_peers import SlowCell, SlowPeer, slowed
 from bench.target import Target
@@ -103,6 +103,7 @@ class Cells:
             # leave ride events for unknown orders queued ahead of the cell's
             setup_payments_driver(self.target)
             self._ready.add(RIDE_START)
+        wait_for_ride_events(self.target)
         prefix = uuid.uuid4().hex[:8]
         with slowed(self.target.sandbox, peer) if peer else nullcontext():
             result = measure_ride_starts(self.target, prefix, concurrency, self.seconds)

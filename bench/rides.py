@@ -28,6 +28,10 @@ from bench.target import Target
 BATCH = 256
 IN_FLIGHT = 32
 BATCH_WITHIN_S = 90.0
+# A meter start that is through within this long after its event means no ride events
+# are queued ahead of it (e.g. the tens of thousands the ride-started cells publish).
+CAUGHT_UP_WITHIN_S = 5.0
+CATCH_UP_WITHIN_S = 900.0
 
 
 async def create_and_start(http: httpx.AsyncClient, target: Target, order_id: str) -> None:
@@ -91,8 +95,31 @@ async def _start_rides(target: Target, prefix: str, count: int) -> None:
             await _start_batch(http, target, orders[first : first + BATCH])
 
 
+async def _caught_up(target: Target) -> float:
+    """Wait until a fresh meter start gets through at once; the seconds it took."""
+    began = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as http:
+        while time.monotonic() - began < CATCH_UP_WITHIN_S:
+            order_id = f"bench-catch-up-{uuid.uuid4().hex[:12]}"
+            await create_and_start(http, target, order_id)
+            sent = time.monotonic()
+            while time.monotonic() - sent < CAUGHT_UP_WITHIN_S:
+                if await is_started(http, target, order_id):
+                    return time.monotonic() - began
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"ride events still queued after {CATCH_UP_WITHIN_S:.0f} s")
+
+
+def wait_for_ride_events(target: Target) -> None:
+    """Return once ride events queued ahead (by earlier cells) have been handled."""
+    took = asyncio.run(_caught_up(target))
+    if took > CAUGHT_UP_WITHIN_S:
+        print(f"  waited {took:.0f} s for queued ride events to be handled")
+
+
 def start_finish_rides(target: Target, prefix: str, count: int) -> float:
     """Start `count` meter rides named for `prefix`; the seconds it took."""
+    wait_for_ride_events(target)
     began = time.monotonic()
     asyncio.run(_start_rides(target, prefix, count))
     return time.monotonic() - began
