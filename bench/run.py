@@ -1,167 +1,152 @@
-"""`make bench`: throughput and latency of each scenario at several concurrencies.
+"""`make bench`: throughput and latency of each scenario at several concurrencies, and the
+same scenarios against peers as slow as real ones.
 
-Uses the system at --ingress / --sandbox (a running `make run`), or starts one
-on the default ports when nothing answers there. Prints a table, writes the
-figures as JSON and a PNG chart under bench/results/, and compares with the
-previous run when there is one.
+Uses the system at --ingress / --internal / --sandbox (a running `make run`), or
+starts one on the default ports when nothing answers there; --own-stack starts one
+of its own on free ports instead (never meeting a `make run`), on --broker. Prints
+a table per scenario, then each slow-peer cell (a peer given a latency profile in
+the sandbox) as a share of the instant-peer cell of the same scenario and
+concurrency measured just before it; writes the figures as JSON and a PNG chart
+under bench/results/, and compares with the previous run when there is one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import os
 from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from bench.probe import HEADER, machine
+from bench.cells import Cells
+from bench.probe import machine
+from bench.report import (
+    draw_chart,
+    previous_run,
+    print_comparison,
+    print_slow_cells,
+    print_tables,
+    ratios,
+)
 from bench.scenarios import SCENARIOS
-from bench.wrk import LoadResult, ensure_wrk, run_wrk
+from bench.slow_peers import (
+    DEFAULT_SLOW_CONCURRENCY,
+    SLOW_PEERS,
+    SlowCell,
+    SlowPeer,
+    clear_latencies,
+)
+from bench.system import System, find_or_start_system, start_own_system
+from bench.target import Target
+from bench.wrk import LoadResult, ensure_wrk
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_CONCURRENCY = [1, 8, 32, 64]
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/ping", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ingress", default="http://127.0.0.1:8080", help="partner listener")
+    parser.add_argument(
+        "--internal",
+        default="http://127.0.0.1:8090",
+        help="internal listener (probe, ride events, finish-ride); the partner one if silent",
+    )
+    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument(
+        "--own-stack",
+        action="store_true",
+        help="start a system of its own on free ports in a temporary run directory",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=["kafka", "tansu"],
+        default=os.environ.get("BROKER") or None,
+        help="broker of a system the bench starts (default: BROKER, else the launcher's choice)",
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="per cell")
+    parser.add_argument("-c", "--concurrency", type=int, action="append")
+    parser.add_argument("-s", "--scenario", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument(
+        "--slow",
+        action="append",
+        choices=[*sorted(SLOW_PEERS), "none"],
+        help="slow-peer cells to run (default: those of the chosen scenarios)",
+    )
+    parser.add_argument("--slow-concurrency", type=int, action="append")
+    parser.add_argument(
+        "--rides", type=int, help="meter rides per finish-ride cell (default: sized)"
+    )
+    return parser.parse_args()
 
 
-def _start_local_system(stack: ExitStack) -> None:
-    from launcher.stack import LocalStack, StackConfig
+def _slow_peers(args: argparse.Namespace, names: list[str]) -> list[SlowPeer]:
+    if args.slow is None:
+        return [peer for peer in SLOW_PEERS.values() if peer.with_scenario in names]
+    return [SLOW_PEERS[name] for name in dict.fromkeys(args.slow) if name != "none"]
 
+
+def _system(stack: ExitStack, args: argparse.Namespace) -> System:
     RESULTS_DIR.mkdir(exist_ok=True)
     log_path = RESULTS_DIR / "system.log"
-    print(f"nothing answers on the default ports: starting the system (its log: {log_path.name})")
-    output = stack.enter_context(log_path.open("a", buffering=1))
-    local = stack.enter_context(LocalStack(StackConfig(output=output)))
-    local.wait_until_healthy(120)
-
-
-def _table(results: dict[str, list[LoadResult]]) -> None:
-    for name, rows in results.items():
-        print(f"\n{name}")
-        print(HEADER)
-        for r in rows:
-            print(
-                f"{r.concurrency:>6} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
-                f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7}"
-            )
-
-
-def _ratios(results: dict[str, list[LoadResult]], concurrency: int) -> dict[str, float]:
-    def rps(name: str) -> float | None:
-        for row in results.get(name, []):
-            if row.concurrency == concurrency:
-                return row.rps
-        return None
-
-    authorize, probe, ping = rps("authorize"), rps("probe"), rps("ping")
-    ratios: dict[str, float] = {}
-    if authorize and probe:
-        ratios["authorize/probe"] = round(authorize / probe, 3)
-    if authorize and ping:
-        ratios["authorize/ping"] = round(authorize / ping, 3)
-    return ratios
-
-
-def _chart(results: dict[str, list[LoadResult]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (throughput, p99) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name, rows in results.items():
-        levels = [r.concurrency for r in rows]
-        throughput.plot(levels, [r.rps for r in rows], marker="o", label=name)
-        p99.plot(levels, [r.p99_ms for r in rows], marker="o", label=name)
-    throughput.set(title="throughput", xlabel="concurrency", ylabel="requests/s", xscale="log")
-    p99.set(title="p99 latency", xlabel="concurrency", ylabel="ms", xscale="log", yscale="log")
-    for axes in (throughput, p99):
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-
-
-def _previous(exclude: Path) -> dict[str, Any] | None:
-    runs = sorted(p for p in RESULTS_DIR.glob("bench-*.json") if p != exclude)
-    return json.loads(runs[-1].read_text()) if runs else None
-
-
-def _compare(previous: dict[str, Any], results: dict[str, list[LoadResult]]) -> None:
-    print(f"\ncompared with {previous['started_at']} (rps now / before at each concurrency)")
-    for name, rows in results.items():
-        before = {r["concurrency"]: r for r in previous["results"].get(name, [])}
-        cells = []
-        for row in rows:
-            old = before.get(row.concurrency)
-            if old and old["requests"]:
-                old_rps = old["requests"] / old["seconds"]
-                cells.append(f"c{row.concurrency} {row.rps / old_rps:.2f}x")
-        if cells:
-            print(f"  {name:<17} " + "  ".join(cells))
+    if args.own_stack:
+        return start_own_system(stack, args.broker, log_path)
+    target = Target(args.ingress, args.internal, args.sandbox)
+    return find_or_start_system(stack, target, args.broker, log_path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ingress", default="http://127.0.0.1:8080")
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("-c", "--concurrency", type=int, action="append")
-    parser.add_argument("-s", "--scenario", action="append", choices=sorted(SCENARIOS))
-    args = parser.parse_args()
+    args = _arguments()
     ensure_wrk()
     levels = args.concurrency or DEFAULT_CONCURRENCY
     names = args.scenario or list(SCENARIOS)
+    peers = _slow_peers(args, names)
+    slow_levels = args.slow_concurrency or DEFAULT_SLOW_CONCURRENCY
     started_at = datetime.now(UTC)
     results: dict[str, list[LoadResult]] = {}
+    slow_cells: list[SlowCell] = []
     with ExitStack() as stack:
-        if not _answers(args.ingress):
-            _start_local_system(stack)
+        system = _system(stack, args)
+        if peers:  # every peer instant to begin with (and a sandbox that can slow them)
+            clear_latencies(system.target.sandbox)
+        cells = Cells(system.target, args.seconds, args.rides)
         for name in names:
-            scenario = SCENARIOS[name]
-            if scenario.setup is not None:
-                scenario.setup(args.ingress, args.sandbox)
-            url = f"{args.ingress}{scenario.path}"
-            run_wrk(url, 4, 2, scenario.script())  # warm-up, not reported
-            results[name] = []
-            for concurrency in levels:
-                results[name].append(run_wrk(url, concurrency, args.seconds, scenario.script()))
-                time.sleep(1)
+            results[name] = [cells.measure(name, concurrency) for concurrency in levels]
+        for peer in peers:
+            slow_cells += [cells.slow_cell(peer, concurrency) for concurrency in slow_levels]
 
     print(
-        f"\nmachine: {machine()}; {args.seconds} s per cell; started {started_at:%Y-%m-%d %H:%M}Z"
+        f"\nmachine: {machine()}; {args.seconds} s per cell; started {started_at:%Y-%m-%d %H:%M}Z;"
+        f" system: {system.how}" + (f", broker {system.broker}" if system.broker else "")
     )
-    _table(results)
-    ratios = _ratios(results, 32)
-    if ratios:
-        print("\nratios at concurrency 32: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
-    RESULTS_DIR.mkdir(exist_ok=True)
+    print_tables(results)
+    ratios_c32 = ratios(results, 32)
+    if ratios_c32:
+        print("\nratios at concurrency 32: " + ", ".join(f"{k} {v}" for k, v in ratios_c32.items()))
+    if slow_cells:
+        print_slow_cells(slow_cells)
     stem = RESULTS_DIR / f"bench-{started_at:%Y%m%dT%H%M%SZ}"
     data = {
         "started_at": started_at.isoformat(),
         "machine": machine(),
         "seconds": args.seconds,
+        "system": system.how,
+        "broker": system.broker,
         "results": {name: [asdict(r) for r in rows] for name, rows in results.items()},
-        "ratios_c32": ratios,
+        "ratios_c32": ratios_c32,
+        "slow_peers": [cell.as_json() for cell in slow_cells],
     }
     json_path = stem.with_suffix(".json")
     json_path.write_text(json.dumps(data, indent=2))
-    _chart(results, stem.with_suffix(".png"))
+    if results:
+        draw_chart(results, stem.with_suffix(".png"))
+        print(f"chart:   {stem.with_suffix('.png').relative_to(RESULTS_DIR.parent.parent)}")
     print(f"\nfigures: {json_path.relative_to(RESULTS_DIR.parent.parent)}")
-    print(f"chart:   {stem.with_suffix('.png').relative_to(RESULTS_DIR.parent.parent)}")
-    previous = _previous(json_path)
+    previous = previous_run(RESULTS_DIR, json_path)
     if previous is not None:
-        _compare(previous, results)
+        print_comparison(previous, results)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 Every request that must be distinct (a new transaction, a new ride event) gets
 its own id from the Lua script, prefixed by the run so runs never collide.
+Scenarios on the internal listener (driver route, ride events, probe) are marked
+`internal`; ride events carry a service key of `INTERNAL_KEYS`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
+from bench.target import Target
+
 PARTNER_KEY = "dev-mobi-key"
+INTERNAL_KEY = "dev-internal-key"  # the local run's INTERNAL_KEYS default
 BENCH_QR = "bench-qr-code"
 BENCH_PARK, BENCH_DRIVER, BENCH_CAR = "bench-park", "bench-driver", "bench-car"
-FINISH_ORDERS = 200
 
 _DONE = """
 done = function(summary, latency, requests)
@@ -62,10 +67,15 @@ class Scenario:
     name: str
     path: str
     lua: str
-    setup: Callable[[str, str], None] | None = None
+    # Once per run, before the scenario's first cell.
+    setup: Callable[[Target], None] | None = None
+    # Served by the internal listener (driver route, ride events, probe), not the partner one.
+    internal: bool = False
+    # Each cell finishes meter rides of its own, started before it (bench/rides.py).
+    fresh_rides: bool = False
 
-    def script(self) -> str:
-        return self.lua.replace("{prefix}", uuid.uuid4().hex[:8])
+    def script(self, prefix: str | None = None) -> str:
+        return self.lua.replace("{prefix}", prefix or uuid.uuid4().hex[:8])
 
 
 def _post_static(body: str, headers: dict[str, str] | None = None) -> str:
@@ -82,9 +92,9 @@ wrk.body = [[{body}]]
     )
 
 
-def _setup_payments_driver(ingress_url: str, sandbox_url: str) -> None:
+def setup_payments_driver(target: Target) -> None:
     httpx.post(
-        f"{sandbox_url}/_sandbox/drivers",
+        f"{target.sandbox}/_sandbox/drivers",
         json={
             "park_id": BENCH_PARK,
             "driver_profile_id": BENCH_DRIVER,
@@ -113,10 +123,10 @@ def _authorize_body(transaction: str) -> str:
     ).replace('"%TX%"', transaction)
 
 
-def _setup_repeated_authorize(ingress_url: str, sandbox_url: str) -> None:
-    _setup_payments_driver(ingress_url, sandbox_url)
+def _setup_repeated_authorize(target: Target) -> None:
+    setup_payments_driver(target)
     httpx.post(
-        f"{ingress_url}/mobi/v1/payments",
+        f"{target.partner}/mobi/v1/payments",
         content=_authorize_body(str(REPEATED_TRANSACTION)),
         headers={"Authorization": f"Bearer {PARTNER_KEY}", "Content-Type": "application/json"},
         timeout=30,
@@ -126,53 +136,30 @@ def _setup_repeated_authorize(ingress_url: str, sandbox_url: str) -> None:
 REPEATED_TRANSACTION = int(time.time() * 1000) % 10**12 + 10**12
 
 
+def ride_event(event: str, order_id: str, event_id: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "event": event,
+        "order_id": order_id,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "country": "ISR",
+        "park_id": BENCH_PARK,
+        "driver_profile_id": BENCH_DRIVER,
+        "price": 48.5,
+        "currency": "ILS",
+    }
+
+
 def _ride_event_body(event: str, order_id: str) -> str:
-    return json.dumps(
-        {
-            "event_id": "%EV%",
-            "event": event,
-            "order_id": order_id,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "country": "ISR",
-            "park_id": BENCH_PARK,
-            "driver_profile_id": BENCH_DRIVER,
-            "price": 48.5,
-            "currency": "ILS",
-        }
-    )
+    return json.dumps(ride_event(event, order_id, "%EV%"))
 
 
-def _setup_finish_orders(ingress_url: str, sandbox_url: str) -> None:
-    _setup_payments_driver(ingress_url, sandbox_url)
-    with httpx.Client(timeout=30) as client:
-        for n in range(FINISH_ORDERS):
-            order_id = f"bench-finish-{n}"
-            client.post(
-                f"{sandbox_url}/_sandbox/orders",
-                json={
-                    "order_id": order_id,
-                    "park_id": BENCH_PARK,
-                    "driver_profile_id": BENCH_DRIVER,
-                    "car_id": BENCH_CAR,
-                    "country": "ISR",
-                    "price": 48.5,
-                    "meter_price": 52.3,
-                },
-            ).raise_for_status()
-            body = _ride_event_body("ride_started", order_id).replace("%EV%", f"start-{order_id}")
-            client.post(
-                f"{ingress_url}/internal/v1/ride-events",
-                content=body,
-                headers={"Content-Type": "application/json"},
-            ).raise_for_status()
-        deadline = time.monotonic() + 60
-        last = f"bench-finish-{FINISH_ORDERS - 1}"
-        while time.monotonic() < deadline:
-            state = client.get(f"{sandbox_url}/_sandbox/orders/{last}").json()
-            if state.get("document", {}).get("external_meter_ride_id"):
-                return
-            time.sleep(0.5)
-        raise RuntimeError("the meter rides for the finish-ride benchmark did not start")
+FINISH_ORDER_STEM = "bench-finish-{prefix}-"
+
+
+def finish_order_id(prefix: str, n: int) -> str:
+    """The n-th (from 1) order a finish-ride cell finishes; the Lua script counts the same."""
+    return FINISH_ORDER_STEM.replace("{prefix}", prefix) + str(n)
 
 
 _FINISH_SCRIPT = _lua(
@@ -184,8 +171,7 @@ wrk.headers["X-YaTaxi-Driver-Profile-Id"] = "{BENCH_DRIVER}"
 local counter = 0
 request = function()
   counter = counter + 1
-  local body = string.format([[{{"order_id": "bench-finish-%d", "price": 48.5}}]],
-    counter % {FINISH_ORDERS})
+  local body = string.format([[{{"order_id": "{FINISH_ORDER_STEM}%d", "price": 48.5}}]], counter)
   return wrk.format(nil, nil, nil, body)
 end
 """
@@ -193,12 +179,12 @@ end
 
 SCENARIOS: dict[str, Scenario] = {
     "ping": Scenario("ping", "/ping", _lua('wrk.method = "GET"\n')),
-    "probe": Scenario("probe", "/internal/v1/probe", _post_static("{}")),
+    "probe": Scenario("probe", "/internal/v1/probe", _post_static("{}"), internal=True),
     "authorize": Scenario(
         "authorize",
         "/mobi/v1/payments",
         _counter_request("POST", {"Authorization": f"Bearer {PARTNER_KEY}"}, _authorize_body("%d")),
-        _setup_payments_driver,
+        setup_payments_driver,
     ),
     "authorize-repeat": Scenario(
         "authorize-repeat",
@@ -213,18 +199,21 @@ SCENARIOS: dict[str, Scenario] = {
         "finish-ride",
         "/driver/v1/meters-integration-api/finish-ride",
         _FINISH_SCRIPT,
-        _setup_finish_orders,
+        setup_payments_driver,
+        internal=True,
+        fresh_rides=True,
     ),
     "ride-started": Scenario(
         "ride-started",
         "/internal/v1/ride-events",
         _counter_request(
             "POST",
-            {},
+            {"Authorization": f"Bearer {INTERNAL_KEY}"},
             _ride_event_body("ride_started", "bench-start-{prefix}-%d").replace(
                 '"%EV%"', '"bench-ev-{prefix}-%d"'
             ),
         ),
-        _setup_payments_driver,
+        setup_payments_driver,
+        internal=True,
     ),
 }

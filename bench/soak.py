@@ -22,6 +22,7 @@ import psutil
 from bench.probe import machine
 from bench.run import RESULTS_DIR
 from bench.scenarios import SCENARIOS
+from bench.target import Target
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
 
 # How each process of the local system is recognised in `ps` (PostgreSQL: all its processes).
@@ -105,7 +106,7 @@ def main() -> None:
     ensure_wrk()
     scenario = SCENARIOS["authorize"]
     assert scenario.setup is not None
-    scenario.setup(args.ingress, args.sandbox)
+    scenario.setup(Target(args.ingress, args.ingress, args.sandbox))
     url = f"{args.ingress}{scenario.path}"
     started_at = datetime.now(UTC)
     memory = [resident_mib()]
