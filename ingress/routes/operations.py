@@ -1,4 +1,4 @@
-"""Liveness, readiness, metrics and the round-trip probe."""
+"""Liveness and readiness (both listeners); metrics and the round-trip probe (internal only)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ingress.health import run_checks
 from ingress.probe import probe_round_trip
 
 router = APIRouter(tags=["operations"])
+internal_router = APIRouter(tags=["operations"])
 
 
 class ProbeAnswer(BaseModel):
@@ -41,12 +42,12 @@ async def health(gateway: GatewayDep, database: DatabaseDep, settings: SettingsD
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@internal_router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/internal/v1/probe", response_model=ProbeAnswer)
+@internal_router.post("/internal/v1/probe", response_model=ProbeAnswer)
 async def probe(gateway: GatewayDep, settings: SettingsDep) -> ProbeAnswer:
     result, elapsed_ms = await probe_round_trip(gateway, timeout_s=settings.probe_timeout_s)
     return ProbeAnswer(worker=result.worker, round_trip_ms=round(elapsed_ms, 2))

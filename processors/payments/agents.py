@@ -44,7 +44,17 @@ class DeliveryReplier:
         self._delivery = delivery
 
     async def reply(self, address: ReplyAddress, reply: Reply) -> None:
-        await self._delivery.reply(address.reply_to, address.correlation_id, reply)
+        # A kept address belongs to a command on payment-requests keyed
+        # `partner:transaction_id`, which the payment's result names.
+        result = reply.result or {}
+        key = f"{result.get('partner')}:{result.get('transaction_id')}"
+        await self._delivery.reply(
+            address.reply_to,
+            address.correlation_id,
+            reply,
+            request_topic=PAYMENT_REQUESTS,
+            request_key=key,
+        )
 
 
 class _Holder:

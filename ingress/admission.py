@@ -1,0 +1,161 @@
+"""Admission control in front of every route (contract 2): body size and requests in flight.
+
+Plain ASGI middlewares, so they act before anything parses or authenticates:
+
+* `BodyLimitMiddleware`: a body over `MAX_BODY_BYTES` is 413 `payload_too_large`.
+  A Content-Length over the limit is answered at once, unread; a body without one
+  is counted as it arrives and refused the moment it passes the limit.
+* `InFlightLimitMiddleware`: at most `limit` requests are held by the instance (one
+  `InFlight` counter shared by both listeners); past it, 503 `unavailable` with
+  Retry-After at once, so overload sheds instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+import json
+
+from prometheus_client import Counter, Gauge
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingress.errors import RETRY_AFTER_S, ApiError
+
+MAX_BODY_BYTES = 64 * 1024
+
+# Cheap and needed most under overload: never shed.
+UNLIMITED_PATHS = frozenset({"/ping", "/metrics"})
+
+REFUSED = Counter("http_requests_refused_total", "Requests refused before routing", ["reason"])
+IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests held by this instance")
+
+
+class PayloadTooLarge(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            413, "payload_too_large", f"The body is over {MAX_BODY_BYTES // 1024} KiB."
+        )
+
+
+async def send_error(
+    send: Send, status: int, body: dict[str, str], headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                # The unread rest of the body makes the connection unusable.
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+        exceeded = started = refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise PayloadTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started, refused
+            if exceeded and not started:
+                # The app answers the aborted read its own way (FastAPI: 400); ours instead.
+                if not refused:
+                    refused = True
+                    await self._refuse(send)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started and not refused:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        REFUSED.labels("payload_too_large").inc()
+        error = PayloadTooLarge()
+        await send_error(send, 413, error.body.model_dump(exclude_none=True), [])
+
+
+class InFlight:
+    """Requests held by one ingress instance, across its listeners."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def try_enter(self) -> bool:
+        if self.count >= self.limit:
+            return False
+        self.count += 1
+        IN_FLIGHT.set(self.count)
+        return True
+
+    def leave(self) -> None:
+        self.count -= 1
+        IN_FLIGHT.set(self.count)
+
+
+class InFlightLimitMiddleware:
+    def __init__(self, app: ASGIApp, in_flight: InFlight) -> None:
+        self.app = app
+        self.in_flight = in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if not self.in_flight.try_enter():
+            REFUSED.labels("in_flight").inc()
+            error = ApiError.unavailable("Too many requests in flight; retry later.")
+            await send_error(
+                send,
+                503,
+                error.body.model_dump(exclude_none=True),
+                [(b"retry-after", str(RETRY_AFTER_S).encode())],
+            )
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight.leave()
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
