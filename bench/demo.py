@@ -12,11 +12,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 PARTNER_KEY = "dev-mobi-key"
+INTERNAL_KEY = "dev-internal-key"
 
 
 @dataclass
@@ -28,8 +30,11 @@ class Step:
 
 
 class Demo:
-    def __init__(self, ingress: str, sandbox: str, partner_key: str) -> None:
+    def __init__(self, ingress: str, internal: str, sandbox: str, partner_key: str) -> None:
         self.ingress = ingress
+        # The driver route and ride events are served by the internal listener only.
+        self.internal = internal
+        self.service_auth = {"Authorization": f"Bearer {INTERNAL_KEY}"}
         self.sandbox = sandbox
         self.http = httpx.Client(timeout=40)
         self.auth = {"Authorization": f"Bearer {partner_key}"}
@@ -109,12 +114,13 @@ class Demo:
 
     def ride_event(self, event: str, order_id: str, driver: str) -> httpx.Response:
         return self.http.post(
-            f"{self.ingress}/internal/v1/ride-events",
+            f"{self.internal}/internal/v1/ride-events",
+            headers=self.service_auth,
             json={
                 "event_id": str(uuid.uuid4()),
                 "event": event,
                 "order_id": order_id,
-                "occurred_at": "2026-11-22T10:00:00Z",
+                "occurred_at": datetime.now(UTC).isoformat(),
                 "country": "ISR",
                 "park_id": "demo-park",
                 "driver_profile_id": f"{driver}-{self.run}",
@@ -232,7 +238,7 @@ def play(demo: Demo) -> None:
     demo.step(
         "ride finished with the meter's price",
         lambda: demo.http.post(
-            f"{demo.ingress}/driver/v1/meters-integration-api/finish-ride",
+            f"{demo.internal}/driver/v1/meters-integration-api/finish-ride",
             headers={
                 "X-YaTaxi-Park-Id": "demo-park",
                 "X-YaTaxi-Driver-Profile-Id": f"dave-{demo.run}",
@@ -263,10 +269,13 @@ def play(demo: Demo) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--internal", default="http://127.0.0.1:8090")
+    parser.add_argument("--internal-key", default=INTERNAL_KEY)
     parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
     parser.add_argument("--partner-key", default=PARTNER_KEY)
     args = parser.parse_args()
-    demo = Demo(args.ingress, args.sandbox, args.partner_key)
+    demo = Demo(args.ingress, args.internal, args.sandbox, args.partner_key)
+    demo.service_auth = {"Authorization": f"Bearer {args.internal_key}"}
     try:
         demo.http.get(f"{args.ingress}/ping").raise_for_status()
     except httpx.HTTPError:

@@ -1,6 +1,6 @@
 """`make bench`: throughput and latency of each scenario at several concurrencies.
 
-Uses the system at --ingress / --sandbox (a running `make run`), or starts one
+Uses the system at --ingress / --internal / --sandbox (a running `make run`), or starts one
 on the default ports when nothing answers there. Prints a table, writes the
 figures as JSON and a PNG chart under bench/results/, and compares with the
 previous run when there is one.
@@ -114,6 +114,7 @@ def _compare(previous: dict[str, Any], results: dict[str, list[LoadResult]]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--internal", default="http://127.0.0.1:8090")
     parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("-c", "--concurrency", type=int, action="append")
@@ -129,9 +130,10 @@ def main() -> None:
             _start_local_system(stack)
         for name in names:
             scenario = SCENARIOS[name]
+            base = args.internal if scenario.internal else args.ingress
             if scenario.setup is not None:
-                scenario.setup(args.ingress, args.sandbox)
-            url = f"{args.ingress}{scenario.path}"
+                scenario.setup(base, args.sandbox)
+            url = f"{base}{scenario.path}"
             run_wrk(url, 4, 2, scenario.script())  # warm-up, not reported
             results[name] = []
             for concurrency in levels:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 PARTNER_KEY = "dev-mobi-key"
+INTERNAL_KEY = "dev-internal-key"
 BENCH_QR = "bench-qr-code"
 BENCH_PARK, BENCH_DRIVER, BENCH_CAR = "bench-park", "bench-driver", "bench-car"
 FINISH_ORDERS = 200
@@ -61,7 +62,10 @@ class Scenario:
     name: str
     path: str
     lua: str
+    # (ingress URL of the scenario's listener, sandbox URL)
     setup: Callable[[str, str], None] | None = None
+    # Served by the internal listener (driver route, ride events, probe), not the partner one.
+    internal: bool = False
 
     def script(self) -> str:
         return self.lua.replace("{prefix}", uuid.uuid4().hex[:8])
@@ -162,7 +166,10 @@ def _setup_finish_orders(ingress_url: str, sandbox_url: str) -> None:
             client.post(
                 f"{ingress_url}/internal/v1/ride-events",
                 content=body,
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {INTERNAL_KEY}",
+                },
             ).raise_for_status()
         deadline = time.monotonic() + 60
         last = f"bench-finish-{FINISH_ORDERS - 1}"
@@ -192,7 +199,7 @@ end
 
 SCENARIOS: dict[str, Scenario] = {
     "ping": Scenario("ping", "/ping", _lua('wrk.method = "GET"\n')),
-    "probe": Scenario("probe", "/internal/v1/probe", _post_static("{}")),
+    "probe": Scenario("probe", "/internal/v1/probe", _post_static("{}"), internal=True),
     "authorize": Scenario(
         "authorize",
         "/mobi/v1/payments",
@@ -213,17 +220,19 @@ SCENARIOS: dict[str, Scenario] = {
         "/driver/v1/meters-integration-api/finish-ride",
         _FINISH_SCRIPT,
         _setup_finish_orders,
+        internal=True,
     ),
     "ride-started": Scenario(
         "ride-started",
         "/internal/v1/ride-events",
         _counter_request(
             "POST",
-            {},
+            {"Authorization": f"Bearer {INTERNAL_KEY}"},
             _ride_event_body("ride_started", "bench-start-{prefix}-%d").replace(
                 '"%EV%"', '"bench-ev-{prefix}-%d"'
             ),
         ),
         _setup_payments_driver,
+        internal=True,
     ),
 }

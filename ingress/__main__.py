@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 
@@ -22,14 +23,23 @@ MAX_HEADER_BYTES = 16 * 1024
 
 
 class _Listener(uvicorn.Server):
-    """A uvicorn server that leaves signals to `serve` (two servers share one process)."""
+    """A uvicorn server that leaves signals to `serve` (two servers share one process)
+    and says when it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
+def _server(app: object, host: str, port: int) -> _Listener:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -65,7 +75,13 @@ async def serve(apps: IngressApps) -> None:
     loop.add_signal_handler(signal.SIGTERM, on_signal)
     loop.add_signal_handler(signal.SIGINT, on_signal)
     async with apps.running():
-        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        # The internal listener first: once the partner one answers /health (what the
+        # launcher and orchestrators wait for), both serve.
+        tasks = [asyncio.create_task(internal.serve())]
+        listening = asyncio.create_task(internal.listening.wait())
+        await asyncio.wait([tasks[0], listening], return_when=asyncio.FIRST_COMPLETED)
+        listening.cancel()
+        tasks.append(asyncio.create_task(partner.serve()))
         # Either server stopping (a signal, a port in use) stops the other.
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop()

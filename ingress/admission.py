@@ -12,7 +12,9 @@ Plain ASGI middlewares, so they act before anything parses or authenticates:
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 from prometheus_client import Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,8 +48,10 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                # The unread rest of the body makes the connection unusable.
-                (b"connection", b"close"),
+                # No `connection: close`: closing with the body's rest unread makes the
+                # kernel reset the connection, and the client may lose this answer. The
+                # server reads on and discards the rest (uvicorn drops a body whose
+                # answer is complete), so the client reads the answer.
                 *headers,
             ],
         }
@@ -159,3 +163,30 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class PaymentWaiters:
+    """Requests waiting at once for one payment (partner and transaction id), capped: a
+    till retrying in a tight loop must not pile up held requests for one payment."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: dict[tuple[str, str], int] = {}
+
+    @contextlib.contextmanager
+    def waiting(self, partner: str, transaction_id: str) -> Iterator[None]:
+        """Hold a place while the block runs; 503 `unavailable` when the payment's are taken."""
+        key = (partner, transaction_id)
+        count = self._counts.get(key, 0)
+        if count >= self.limit:
+            REFUSED.labels("payment_waiters").inc()
+            raise ApiError.unavailable("Too many requests wait for this payment; retry later.")
+        self._counts[key] = count + 1
+        try:
+            yield
+        finally:
+            remaining = self._counts[key] - 1
+            if remaining:
+                self._counts[key] = remaining
+            else:
+                del self._counts[key]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import uuid
 
 import structlog
@@ -56,6 +57,7 @@ class KafkaGateway:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._send_timeout_s = send_timeout_s
         self.pending = PendingReplies()
+        self._sequence = itertools.count(1)
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -133,8 +135,10 @@ class KafkaGateway:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """Publish a request and wait for its reply; ReplyTimeout after `timeout_s`."""
-        # Fresh for every request: a late reply to an earlier one can never match it.
-        correlation_id = uuid.uuid4().hex
+        # New for every request, so a late reply to an earlier one can never match it;
+        # prefixed with the HTTP request's own id, so log lines join across processes.
+        http_id = correlation_id_var.get() or uuid.uuid4().hex
+        correlation_id = f"{http_id}.{next(self._sequence)}"
         future = self.pending.register(correlation_id, topic, key)
         extra = {h.CORRELATION_ID: correlation_id, h.REPLY_TO: self.reply_topic}
         # For tracing: the caller's X-Request-Id, else the HTTP request's own id.

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from fastapi import Request
 
+from ingress.admission import PaymentWaiters
 from ingress.errors import ApiError
 from ingress.keyring import InvalidKeys, KeyRing, bearer_token
 from ingress.settings import IngressSettings
@@ -47,6 +48,7 @@ class PartnerConfig:
     keys: PartnerKeys
     hold_timeout_s: float
     signed: frozenset[str] = frozenset()
+    waiters: PaymentWaiters = field(default_factory=lambda: PaymentWaiters(8))
 
 
 def load_partner_config(settings: IngressSettings) -> PartnerConfig:
@@ -59,7 +61,8 @@ def load_partner_config(settings: IngressSettings) -> PartnerConfig:
     if "partner_keys" not in settings.model_fields_set:
         log.warning("partner_keys_default", partners=keys.partners, note="local development key")
     log.info("partners_configured", partners=keys.partners, signed=sorted(signed))
-    return PartnerConfig(keys, settings.payment_hold_timeout, signed)
+    waiters = PaymentWaiters(settings.ingress_max_waiters_per_payment)
+    return PartnerConfig(keys, settings.payment_hold_timeout, signed, waiters)
 
 
 def partner_config(request: Request) -> PartnerConfig:

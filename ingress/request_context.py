@@ -3,7 +3,8 @@
 The correlation id is made here, one uuid per request, and never taken from the
 caller: it routes replies (ingress.kafka_gateway). The caller's X-Request-Id is
 only carried along for tracing (log lines, the `request-id` Kafka header) and
-echoed back; without one, the correlation id is echoed.
+echoed back; without one, the correlation id is echoed. X-Correlation-Id answers
+our id: the Kafka requests made for the request carry it as their prefix.
 
 A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request.
 """
@@ -25,6 +26,7 @@ from observability.metrics import WindowedMax
 log = structlog.get_logger("ingress.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
+CORRELATION_ID_HEADER = b"x-correlation-id"
 
 # The caller's X-Request-Id (when valid), for tracing only.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -67,7 +69,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, echoed)]
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER, echoed),
+                    (CORRELATION_ID_HEADER, correlation_id.encode()),
+                ]
             await send(message)
 
         try:

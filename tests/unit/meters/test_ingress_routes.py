@@ -218,11 +218,11 @@ async def test_ride_event_prices_at_the_bounds_are_taken(
         {"X-YaTaxi-Park-Id": "p" * 65, "X-YaTaxi-Driver-Profile-Id": "d-1"},
         {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d 1"},
         {"X-YaTaxi-Park-Id": "p/1", "X-YaTaxi-Driver-Profile-Id": "d-1"},
-        {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d\u00e9".encode()},
+        {b"X-YaTaxi-Park-Id": b"p-1", b"X-YaTaxi-Driver-Profile-Id": "d\u00e9".encode()},
     ],
 )
 async def test_finish_with_malformed_identity_headers_is_400(
-    client: httpx.AsyncClient, gateway: FakeGateway, headers: dict[str, str | bytes]
+    client: httpx.AsyncClient, gateway: FakeGateway, headers: dict[str, str] | dict[bytes, bytes]
 ) -> None:
     response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=headers)
     assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
