@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from ingress.admission import BodyLimitMiddleware, InFlight, InFlightLimitMiddleware
 from ingress.database import Database
 from ingress.errors import install_error_handlers
+from ingress.health import CachedReadiness
 from ingress.kafka_gateway import KafkaGateway
 from ingress.partners import load_partner_config
 from ingress.request_context import RequestContextMiddleware
@@ -74,6 +75,7 @@ def create_apps(
     )
     database = Database(settings.database_url, settings.database_timeout_s)
     in_flight = InFlight(settings.ingress_max_in_flight)
+    readiness = CachedReadiness()
     # Parsed before serving: a bad PARTNER_KEYS or INTERNAL_KEYS stops the process here.
     partner_config = load_partner_config(settings)
     service_keys = load_service_keys(settings)
@@ -85,6 +87,7 @@ def create_apps(
         application.state.database = database
         application.state.partner_config = partner_config
         application.state.service_keys = service_keys
+        application.state.readiness = readiness
         install_error_handlers(application)
         # Outermost last: the access log sees every answer, the body limit comes
         # before anything reads the body, the in-flight cap before any work.

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from ingress.dependencies import DatabaseDep, GatewayDep, SettingsDep
+from ingress.dependencies import DatabaseDep, GatewayDep, ReadinessDep, SettingsDep
 from ingress.health import run_checks
 from ingress.probe import probe_round_trip
 
@@ -28,15 +28,17 @@ async def ping() -> dict[str, str]:
 
 
 @router.get("/health")
-async def health(gateway: GatewayDep, database: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+async def health(
+    gateway: GatewayDep, database: DatabaseDep, settings: SettingsDep, readiness: ReadinessDep
+) -> JSONResponse:
     async def processors() -> None:
         await probe_round_trip(gateway, timeout_s=settings.probe_timeout_s)
 
     async def broker() -> None:
         await gateway.check(timeout_s=1.5)
 
-    ready, checks = await run_checks(
-        {"broker": broker, "database": database.check, "processors": processors}
+    ready, checks = await readiness.get(
+        lambda: run_checks({"broker": broker, "database": database.check, "processors": processors})
     )
     body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
