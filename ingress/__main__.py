@@ -18,9 +18,6 @@ from ingress.keyring import InvalidKeys
 from ingress.settings import IngressSettings
 from observability.logs import configure_logging
 
-# Headers beyond this are refused by the HTTP parser (never a 5xx).
-MAX_HEADER_BYTES = 16 * 1024
-
 
 class _Listener(uvicorn.Server):
     """A uvicorn server that leaves signals to `serve` (two servers share one process)
@@ -49,7 +46,6 @@ def _server(app: object, host: str, port: int) -> _Listener:
         http="httptools",
         lifespan="off",  # the shared resources are opened once, by IngressApps.running
         timeout_graceful_shutdown=5,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return _Listener(config)
 

@@ -5,6 +5,8 @@ Plain ASGI middlewares, so they act before anything parses or authenticates:
 * `BodyLimitMiddleware`: a body over `MAX_BODY_BYTES` is 413 `payload_too_large`.
   A Content-Length over the limit is answered at once, unread; a body without one
   is counted as it arrives and refused the moment it passes the limit.
+* `HeaderLimitMiddleware`: headers over `MAX_HEADER_BYTES` in all are 431 (the
+  HTTP parser in use, httptools, sets no bound of its own).
 * `InFlightLimitMiddleware`: at most `limit` requests are held by the instance (one
   `InFlight` counter shared by both listeners); past it, 503 `unavailable` with
   Retry-After at once, so overload sheds instead of queueing without bound.
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ingress.errors import RETRY_AFTER_S, ApiError
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 32 * 1024
 
 # Cheap and needed most under overload: never shed.
 UNLIMITED_PATHS = frozenset({"/ping", "/metrics"})
@@ -109,6 +112,25 @@ class BodyLimitMiddleware:
         REFUSED.labels("payload_too_large").inc()
         error = PayloadTooLarge()
         await send_error(send, 413, error.body.model_dump(exclude_none=True), [])
+
+
+class HeaderLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+            if size > self.max_bytes:
+                REFUSED.labels("headers_too_large").inc()
+                body = {
+                    "code": "request_header_fields_too_large",
+                    "message": f"The headers are over {self.max_bytes // 1024} KiB.",
+                }
+                await send_error(send, 431, body, [])
+                return
+        await self.app(scope, receive, send)
 
 
 class InFlight:

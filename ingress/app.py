@@ -18,7 +18,12 @@ from dataclasses import dataclass
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from ingress.admission import BodyLimitMiddleware, InFlight, InFlightLimitMiddleware
+from ingress.admission import (
+    BodyLimitMiddleware,
+    HeaderLimitMiddleware,
+    InFlight,
+    InFlightLimitMiddleware,
+)
 from ingress.database import Database
 from ingress.errors import install_error_handlers
 from ingress.health import CachedReadiness
@@ -93,6 +98,7 @@ def create_apps(
         # before anything reads the body, the in-flight cap before any work.
         application.add_middleware(InFlightLimitMiddleware, in_flight=in_flight)
         application.add_middleware(BodyLimitMiddleware)
+        application.add_middleware(HeaderLimitMiddleware)
         application.add_middleware(RequestContextMiddleware)
         for router in routers:
             application.include_router(router)

@@ -12,7 +12,9 @@ from fastapi import FastAPI, Request
 
 from ingress.admission import (
     MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
     BodyLimitMiddleware,
+    HeaderLimitMiddleware,
     InFlight,
     InFlightLimitMiddleware,
     PaymentWaiters,
@@ -43,6 +45,7 @@ def _app(in_flight: InFlight, release: asyncio.Event) -> FastAPI:
 
     app.add_middleware(InFlightLimitMiddleware, in_flight=in_flight)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(HeaderLimitMiddleware)
     return app
 
 
@@ -136,3 +139,9 @@ def test_waiters_for_one_payment_are_capped_and_their_places_freed() -> None:
             pass
     with waiters.waiting("mobi", "1"):
         pass
+
+
+async def test_headers_over_the_limit_are_431(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/ping", headers={"X-Filler": "f" * 1000})).status_code == 200
+    answer = await client.get("/ping", headers={"X-Filler": "f" * MAX_HEADER_BYTES})
+    assert (answer.status_code, answer.json()["code"]) == (431, "request_header_fields_too_large")
