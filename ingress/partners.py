@@ -48,7 +48,7 @@ class PartnerConfig:
     keys: PartnerKeys
     hold_timeout_s: float
     signed: frozenset[str] = frozenset()
-    waiters: PaymentWaiters = field(default_factory=lambda: PaymentWaiters(8))
+    waiters: PaymentWaiters = field(default_factory=lambda: PaymentWaiters(32))
 
 
 def load_partner_config(settings: IngressSettings) -> PartnerConfig:

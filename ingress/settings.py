@@ -44,7 +44,7 @@ class IngressSettings(BaseSettings):
     # Requests held at once by this instance (both listeners); past it 503 at once.
     ingress_max_in_flight: int = Field(default=2000, ge=1, le=100_000)
     # Requests waiting at once for one payment (same partner and transaction id).
-    ingress_max_waiters_per_payment: int = Field(default=8, ge=1, le=1000)
+    ingress_max_waiters_per_payment: int = Field(default=32, ge=1, le=1000)
     # How long an authorization is held before the answer is `pending`.
     payment_hold_timeout: float = Field(default=25.0, gt=0, le=120)
     # How long the Pro app's finish-ride call is held before 504 `timeout`.
