@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import Self
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -23,7 +24,7 @@ class KeyRing:
         self._digests = list(digests)
 
     @classmethod
-    def parse(cls, raw: str, variable: str) -> KeyRing:
+    def parse(cls, raw: str, variable: str) -> Self:
         digests: list[tuple[str, bytes]] = []
         for position, item in enumerate(raw.split(","), start=1):
             name, sep, key = item.strip().partition("=")

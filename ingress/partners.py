@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import structlog
 from fastapi import Request
@@ -31,9 +31,8 @@ InvalidPartnerKeys = InvalidKeys
 
 class PartnerKeys(KeyRing):
     @classmethod
-    def parse(cls, raw: str, variable: str = "PARTNER_KEYS") -> PartnerKeys:
-        ring = KeyRing.parse(raw, variable)
-        return cls(ring._digests)
+    def parse(cls, raw: str, variable: str = "PARTNER_KEYS") -> Self:
+        return super().parse(raw, variable)
 
     @property
     def partners(self) -> list[str]:
