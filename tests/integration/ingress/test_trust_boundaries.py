@@ -18,6 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ingress.payment_requests import payment_id_for
 from messaging.topics import RIDE_EVENTS
 from tests.integration.conftest import SERVICE_HEADERS, RunningStack, wait_for
 
@@ -178,23 +179,43 @@ async def _sandbox_driver(http: httpx.AsyncClient, stack: RunningStack, acceptan
 async def test_two_requests_sharing_an_x_request_id_each_get_their_own_answer(
     stack: RunningStack, http: httpx.AsyncClient
 ) -> None:
-    manual = await _sandbox_driver(http, stack, "manual")
-    auto = await _sandbox_driver(http, stack, "auto")
     shared = {**MOBI, "X-Request-Id": f"same-{uuid.uuid4().hex}"}
-    held_tx, quick_tx = _tx(), _tx()
     url = f"{stack.ingress_url}/mobi/v1/payments"
+    first_tx, second_tx, quick_tx = _tx(), _tx(), _tx()
 
-    held = asyncio.create_task(http.post(url, json=_payment(held_tx, manual), headers=shared))
-    await asyncio.sleep(0.3)  # the held one goes first and waits for the driver
-    quick = await http.post(url, json=_payment(quick_tx, auto), headers=shared)
-    assert quick.status_code == 200
+    # The first waits for its driver past the hold: answered `pending`.
+    first = await http.post(
+        url, json=_payment(first_tx, await _sandbox_driver(http, stack, "manual")), headers=shared
+    )
+    assert (first.json()["transaction_id"], first.json()["status"]) == (first_tx, "pending")
+
+    # The second, same X-Request-Id, waits too; meanwhile the first driver accepts, and
+    # the first payment's late reply is sent. It must not answer the second request.
+    second = asyncio.create_task(
+        http.post(
+            url,
+            json=_payment(second_tx, await _sandbox_driver(http, stack, "manual")),
+            headers=shared,
+        )
+    )
+    await asyncio.sleep(0.5)
+    accepted = await http.post(
+        f"{stack.sandbox_url}/_sandbox/payments/{payment_id_for('mobi', str(first_tx))}/accept"
+    )
+    assert accepted.status_code == 200, accepted.text
+    # A third, same X-Request-Id, approved at once, gets its own answer too.
+    quick = await http.post(
+        url, json=_payment(quick_tx, await _sandbox_driver(http, stack, "auto")), headers=shared
+    )
     assert (quick.json()["transaction_id"], quick.json()["status"]) == (quick_tx, "approved")
 
-    late = await held  # PAYMENT_HOLD_TIMEOUT later: its own payment, still waiting
-    assert late.status_code == 200
-    assert (late.json()["transaction_id"], late.json()["status"]) == (held_tx, "pending")
-    assert quick.headers["x-request-id"] == late.headers["x-request-id"] == shared["X-Request-Id"]
-    assert quick.headers["x-correlation-id"] != late.headers["x-correlation-id"]
+    late = await second
+    assert (late.json()["transaction_id"], late.json()["status"]) == (second_tx, "pending")
+    status = await http.get(f"{url}/{first_tx}", headers=MOBI)
+    assert status.json()["status"] == "approved"
+    answers = (first, late, quick)
+    assert {a.headers["x-request-id"] for a in answers} == {shared["X-Request-Id"]}
+    assert len({a.headers["x-correlation-id"] for a in answers}) == 3
 
 
 # -- admission: body size ----------------------------------------------------------------
