@@ -361,7 +361,7 @@ async def test_long_or_malformed_driver_headers_are_400(
 async def test_oversize_headers_are_431_never_a_5xx(
     stack: RunningStack, http: httpx.AsyncClient
 ) -> None:
-    url = f"{stack.ingress_url}/mobi/v1/payments/1"
+    url = f"{stack.ingress_url}/mobi/v1/payments/{_tx()}"
     fits = await http.get(url, headers={**MOBI, "X-Filler": "f" * 8 * 1024})
     assert fits.status_code == 404  # payment_not_found: the request was served
     for size in (64 * 1024, 1024 * 1024):
