@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from ingress.dependencies import GatewayDep
 from ingress.errors import ApiError
 from ingress.kafka_gateway import BrokerUnavailable
+from ingress.request_context import request_id_var
 from ingress.services import require_service
 from messaging import headers as h
 from messaging.topics import RIDE_EVENTS
@@ -40,6 +41,9 @@ async def publish_ride_event(
 ) -> RideEventAccepted:
     event: RideEvent = body
     headers = {h.CORRELATION_ID: correlation_id_var.get() or event.event_id}
+    request_id = request_id_var.get()
+    if request_id is not None:  # the caller's X-Request-Id, for tracing only
+        headers[h.REQUEST_ID] = request_id
     try:
         await gateway.publish(
             RIDE_EVENTS, event.order_id, event.model_dump_json().encode(), headers

@@ -27,7 +27,7 @@ from schemathesis.core.result import Ok
 from tests.integration.conftest import SERVICE_HEADERS, RunningStack
 
 SEED = 20261130
-EXAMPLES_PER_MODE = 60
+EXAMPLES_PER_MODE = 80
 PARTNER_HEADERS = {"Authorization": "Bearer test-mobi-key"}
 # Valid requests carry the identity the driver gateway would set, so they reach the
 # route; invalid ones keep whatever identity headers the fuzzer made.
