@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 PARTNER_KEY = "dev-mobi-key"
+INTERNAL_KEY = "dev-internal-key"
 
 
 @dataclass
@@ -29,8 +30,11 @@ class Step:
 
 
 class Demo:
-    def __init__(self, ingress: str, sandbox: str, partner_key: str) -> None:
+    def __init__(self, ingress: str, internal: str, sandbox: str, partner_key: str) -> None:
         self.ingress = ingress
+        # The driver route and ride events are served by the internal listener only.
+        self.internal = internal
+        self.service_auth = {"Authorization": f"Bearer {INTERNAL_KEY}"}
         self.sandbox = sandbox
         self.http = httpx.Client(timeout=40)
         self.auth = {"Authorization": f"Bearer {partner_key}"}
@@ -110,7 +114,8 @@ class Demo:
 
     def ride_event(self, event: str, order_id: str, driver: str) -> httpx.Response:
         return self.http.post(
-            f"{self.ingress}/internal/v1/ride-events",
+            f"{self.internal}/internal/v1/ride-events",
+            headers=self.service_auth,
             json={
                 "event_id": str(uuid.uuid4()),
                 "event": event,
@@ -233,7 +238,7 @@ def play(demo: Demo) -> None:
     demo.step(
         "ride finished with the meter's price",
         lambda: demo.http.post(
-            f"{demo.ingress}/driver/v1/meters-integration-api/finish-ride",
+            f"{demo.internal}/driver/v1/meters-integration-api/finish-ride",
             headers={
                 "X-YaTaxi-Park-Id": "demo-park",
                 "X-YaTaxi-Driver-Profile-Id": f"dave-{demo.run}",
@@ -264,10 +269,13 @@ def play(demo: Demo) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--internal", default="http://127.0.0.1:8090")
+    parser.add_argument("--internal-key", default=INTERNAL_KEY)
     parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
     parser.add_argument("--partner-key", default=PARTNER_KEY)
     args = parser.parse_args()
-    demo = Demo(args.ingress, args.sandbox, args.partner_key)
+    demo = Demo(args.ingress, args.internal, args.sandbox, args.partner_key)
+    demo.service_auth = {"Authorization": f"Bearer {args.internal_key}"}
     try:
         demo.http.get(f"{args.ingress}/ping").raise_for_status()
     except httpx.HTTPError:

@@ -1,8 +1,8 @@
 """How long a meter start takes, from the ride event to setcar, with the sandbox answering at once.
 
 `python -m bench.meter_start_latency [--rides 200] [--concurrency 1 8]`: uses the
-system at --ingress / --sandbox (a running `make run`), or starts one on free
-ports when nothing answers there. Each ride: a driver and an order in the
+system at --ingress (its internal listener) / --sandbox (a running `make run`), or
+starts one on free ports when nothing answers there. Each ride: a driver and an order in the
 sandbox, then `ride_started` over POST /internal/v1/ride-events; the clock stops
 when the sandbox's driver-orders-builder receives `is_external_meter_run=true`
 (the journal's arrival time; both clocks are this machine's). The journal is
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.scenarios import INTERNAL_KEY
+
 
 def _answers(url: str) -> bool:
     try:
@@ -38,7 +40,7 @@ def _start_local_system(stack: ExitStack) -> tuple[str, str]:
     output = stack.enter_context((run_dir / "system.log").open("a", buffering=1))
     local = stack.enter_context(LocalStack(StackConfig.for_tests(run_dir, output=output)))
     local.wait_until_healthy(120)
-    return local.ingress_urls[0], local.sandbox_url
+    return local.internal_urls[0], local.sandbox_url
 
 
 async def _one_ride(
@@ -62,6 +64,7 @@ async def _one_ride(
     sent_at = time.time()
     response = await http.post(
         f"{ingress}/internal/v1/ride-events",
+        headers={"Authorization": f"Bearer {INTERNAL_KEY}"},
         json={
             "event_id": str(uuid.uuid4()),
             "event": "ride_started",
@@ -133,7 +136,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--ingress", default="http://127.0.0.1:8090")
     parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
     parser.add_argument("--rides", type=int, default=200)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])

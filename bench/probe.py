@@ -1,6 +1,6 @@
 """Round-trip probe (ingress -> Kafka -> worker -> reply topic) at several concurrencies.
 
-Usage: `python -m bench.probe [--url http://127.0.0.1:8080] [--seconds 15] [-c 1 -c 32]`
+Usage: `python -m bench.probe [--url http://127.0.0.1:8090] [--seconds 15] [-c 1 -c 32]`
 against a running `make run`.
 """
 
@@ -32,7 +32,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--url", default="http://127.0.0.1:8090", help="internal listener")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("-c", "--concurrency", type=int, action="append")
     args = parser.parse_args()

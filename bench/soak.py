@@ -99,6 +99,7 @@ def awaiting_replies(ingress: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
+    parser.add_argument("--internal", default="http://127.0.0.1:8090")
     parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("-c", "--concurrency", type=int, default=32)
@@ -106,7 +107,7 @@ def main() -> None:
     ensure_wrk()
     scenario = SCENARIOS["authorize"]
     assert scenario.setup is not None
-    scenario.setup(Target(args.ingress, args.ingress, args.sandbox))
+    scenario.setup(Target(args.ingress, args.internal, args.sandbox))
     url = f"{args.ingress}{scenario.path}"
     started_at = datetime.now(UTC)
     memory = [resident_mib()]
@@ -130,7 +131,7 @@ def main() -> None:
             flush=True,
         )
     time.sleep(1)  # the last replies land
-    waiting = awaiting_replies(args.ingress)
+    waiting = awaiting_replies(args.internal)
     share = minutes[-1].rps / minutes[0].rps if minutes[0].rps else 0.0
     total = sum(m.requests for m in minutes)
     errors = sum(m.errors for m in minutes)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ingress.database import Database
+from ingress.health import CachedReadiness
 from ingress.kafka_gateway import KafkaGateway
 from ingress.settings import IngressSettings
 
@@ -30,6 +31,12 @@ async def _settings(request: Request) -> IngressSettings:
     return settings
 
 
+async def _readiness(request: Request) -> CachedReadiness:
+    readiness: CachedReadiness = request.app.state.readiness
+    return readiness
+
+
 GatewayDep = Annotated[KafkaGateway, Depends(_gateway)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 SettingsDep = Annotated[IngressSettings, Depends(_settings)]
+ReadinessDep = Annotated[CachedReadiness, Depends(_readiness)]

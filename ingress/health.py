@@ -28,3 +28,23 @@ async def _timed(check: Check) -> dict[str, Any]:
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+class CachedReadiness:
+    """Readiness computed at most once per `ttl_s` for the whole instance: /health is on
+    the partner listener, and must not give anyone a Kafka round trip per request."""
+
+    def __init__(self, ttl_s: float = 1.0) -> None:
+        self._ttl_s = ttl_s
+        self._lock = asyncio.Lock()
+        self._at = float("-inf")
+        self._result: tuple[bool, dict[str, Any]] = (False, {})
+
+    async def get(
+        self, compute: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+    ) -> tuple[bool, dict[str, Any]]:
+        async with self._lock:  # callers meanwhile wait for the one computation
+            if time.monotonic() - self._at >= self._ttl_s:
+                self._result = await compute()
+                self._at = time.monotonic()
+            return self._result

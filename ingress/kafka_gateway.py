@@ -4,14 +4,17 @@ Each ingress instance owns the topic `replies.<instance id>` (its slot topics to
 topics rotate on the embedded broker, messaging/rotation.py) and reads it by
 direct partition assignment (no consumer group, so no rebalance can take it
 away and readiness does not wait for a group join). A request carries
-`correlation-id` and `reply-to`; the processor answers on `reply-to`; the
-reply is matched to the waiting HTTP request by correlation id.
+`correlation-id` (made here, unique per request, never the caller's) and
+`reply-to`; the processor answers on `reply-to`, naming the topic and key of the
+request it answers; the reply is matched to the waiting request by correlation
+id and checked against that request's topic and key (ingress.replies).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import uuid
 
 import structlog
@@ -20,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from ingress.replies import PendingReplies
+from ingress.request_context import request_id_var
 from messaging import headers as h
 from messaging.rotation import TopicRotation
 from messaging.topics import is_declared, reply_topic, reply_topic_partitions
@@ -53,6 +57,7 @@ class KafkaGateway:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._send_timeout_s = send_timeout_s
         self.pending = PendingReplies()
+        self._sequence = itertools.count(1)
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -127,25 +132,21 @@ class KafkaGateway:
         value: bytes,
         *,
         timeout_s: float,
-        correlation_id: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """Publish a request and wait for its reply; ReplyTimeout after `timeout_s`."""
-        correlation_id = self._unique(
-            correlation_id or correlation_id_var.get() or uuid.uuid4().hex
-        )
-        future = self.pending.register(correlation_id)
+        # New for every request, so a late reply to an earlier one can never match it;
+        # prefixed with the HTTP request's own id, so log lines join across processes.
+        http_id = correlation_id_var.get() or uuid.uuid4().hex
+        correlation_id = f"{http_id}.{next(self._sequence)}"
+        future = self.pending.register(correlation_id, topic, key)
+        extra = {h.CORRELATION_ID: correlation_id, h.REPLY_TO: self.reply_topic}
+        # For tracing: the caller's X-Request-Id, else the HTTP request's own id.
+        request_id = request_id_var.get() or correlation_id_var.get()
+        if request_id is not None:
+            extra[h.REQUEST_ID] = request_id
         try:
-            await self.publish(
-                topic,
-                key,
-                value,
-                {
-                    **(headers or {}),
-                    h.CORRELATION_ID: correlation_id,
-                    h.REPLY_TO: self.reply_topic,
-                },
-            )
+            await self.publish(topic, key, value, {**(headers or {}), **extra})
             try:
                 async with asyncio.timeout(timeout_s):
                     return await future
@@ -158,12 +159,6 @@ class KafkaGateway:
     def reply_topic(self) -> str:
         """Where replies to a request sent now should go."""
         return self._reply_ring.current()
-
-    def _unique(self, correlation_id: str) -> str:
-        """The caller's id, suffixed when a request with the same id is already waiting."""
-        if not self.pending.is_waiting(correlation_id):
-            return correlation_id
-        return f"{correlation_id}~{uuid.uuid4().hex[:8]}"
 
     async def check(self, timeout_s: float) -> None:
         """Raise unless the broker answers a metadata request within `timeout_s`."""
@@ -188,7 +183,8 @@ class KafkaGateway:
                     self._deliver(record.headers, record.value)
 
     def _deliver(self, headers: object, value: bytes | None) -> None:
-        correlation_id = h.header_map(headers).get(h.CORRELATION_ID)  # type: ignore[arg-type]
+        named = h.header_map(headers)  # type: ignore[arg-type]
+        correlation_id = named.get(h.CORRELATION_ID)
         if correlation_id is None or value is None:
             log.warning("reply_without_correlation_id")
             return
@@ -197,7 +193,8 @@ class KafkaGateway:
         except ValueError:
             log.warning("reply_unreadable", correlation_id=correlation_id)
             reply = Reply.failure("invalid_reply", "The processor sent an unreadable reply.")
-        self.pending.resolve(correlation_id, reply)
+        answers = (named.get(h.REPLY_FOR_TOPIC), named.get(h.REPLY_FOR_KEY))
+        self.pending.resolve(correlation_id, reply, answers)
 
     async def _ensure_reply_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)

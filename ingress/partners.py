@@ -1,89 +1,67 @@
-"""Partner authentication: `Authorization: Bearer <key>` against PARTNER_KEYS.
+"""Partner authentication: `Authorization: Bearer <key>` against PARTNER_KEYS, and the
+request signature of the partners in PARTNER_SIGNED (contract 2.1).
 
-PARTNER_KEYS is `mobi=<key>[,<partner>=<key>...]`. Only the keys' sha256 digests are
-kept; a presented key is hashed and compared with every digest in constant time.
-The configuration is read when the app is created (a bad value stops the process
-with a message naming the variable); a partner route accepts only its own partner's key.
+PARTNER_KEYS is `mobi=<key>[,<partner>=<key>...]`; a partner may be named more than
+once (several valid keys). Only the keys' digests are kept (ingress.keyring). The
+configuration is read when the app is created (a bad value stops the process with a
+message naming the variable); a partner route accepts only its own partner's key.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
+import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 import structlog
 from fastapi import Request
 
+from ingress.admission import PaymentWaiters
 from ingress.errors import ApiError
+from ingress.keyring import InvalidKeys, KeyRing, bearer_token
 from ingress.settings import IngressSettings
+from ingress.signatures import SIGNATURE_HEADER, signature_is_valid
 
 log = structlog.get_logger(__name__)
 
-_PARTNER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Kept for callers that knew the partner-only names.
+InvalidPartnerKeys = InvalidKeys
 
 
-class InvalidPartnerKeys(ValueError):
-    """PARTNER_KEYS cannot be understood; the message names the variable, never a key."""
-
-
-class PartnerKeys:
-    def __init__(self, digests: dict[str, bytes]) -> None:
-        self._digests = dict(digests)
-
+class PartnerKeys(KeyRing):
     @classmethod
-    def parse(cls, raw: str) -> PartnerKeys:
-        digests: dict[str, bytes] = {}
-        for position, item in enumerate(raw.split(","), start=1):
-            name, sep, key = item.strip().partition("=")
-            name, key = name.strip(), key.strip()
-            if not sep or not _PARTNER_NAME.match(name):
-                raise InvalidPartnerKeys(
-                    f"PARTNER_KEYS: entry {position} must be <partner>=<key> with a lowercase"
-                    " partner name, e.g. mobi=<key>"
-                )
-            if not key or any(c.isspace() for c in key):
-                raise InvalidPartnerKeys(
-                    f"PARTNER_KEYS: the key of {name!r} is empty or has spaces"
-                )
-            if name in digests:
-                raise InvalidPartnerKeys(f"PARTNER_KEYS: partner {name!r} is listed twice")
-            digest = hashlib.sha256(key.encode()).digest()
-            if digest in digests.values():
-                raise InvalidPartnerKeys(f"PARTNER_KEYS: the key of {name!r} is another's too")
-            digests[name] = digest
-        return cls(digests)
+    def parse(cls, raw: str, variable: str = "PARTNER_KEYS") -> Self:
+        return super().parse(raw, variable)
 
     @property
     def partners(self) -> list[str]:
-        return sorted(self._digests)
+        return self.names
 
     def partner_for(self, presented: str) -> str | None:
-        """The partner whose key this is, or None. Looks at every key, whatever matches."""
-        digest = hashlib.sha256(presented.encode()).digest()
-        found: str | None = None
-        for name, expected in self._digests.items():
-            if hmac.compare_digest(digest, expected):
-                found = name
-        return found
+        return self.owner_of(presented)
 
 
 @dataclass(frozen=True)
 class PartnerConfig:
     keys: PartnerKeys
     hold_timeout_s: float
+    signed: frozenset[str] = frozenset()
+    waiters: PaymentWaiters = field(default_factory=lambda: PaymentWaiters(32))
 
 
 def load_partner_config(settings: IngressSettings) -> PartnerConfig:
-    """The partners of this ingress; InvalidPartnerKeys (naming the variable) when bad."""
+    """The partners of this ingress; InvalidKeys (naming the variable) when bad."""
     keys = PartnerKeys.parse(settings.partner_keys)
+    signed = frozenset(name.strip() for name in settings.partner_signed.split(",") if name.strip())
+    unknown = signed - set(keys.partners)
+    if unknown:
+        raise InvalidKeys(f"PARTNER_SIGNED: {', '.join(sorted(unknown))} not in PARTNER_KEYS")
     if "partner_keys" not in settings.model_fields_set:
         log.warning("partner_keys_default", partners=keys.partners, note="local development key")
-    log.info("partners_configured", partners=keys.partners)
-    return PartnerConfig(keys, settings.payment_hold_timeout)
+    log.info("partners_configured", partners=keys.partners, signed=sorted(signed))
+    waiters = PaymentWaiters(settings.ingress_max_waiters_per_payment)
+    return PartnerConfig(keys, settings.payment_hold_timeout, signed, waiters)
 
 
 def partner_config(request: Request) -> PartnerConfig:
@@ -100,16 +78,25 @@ def _unauthorized() -> ApiError:
     )
 
 
+def _bad_signature() -> ApiError:
+    return ApiError(401, "bad_signature", "A valid, fresh X-Signature is required.")
+
+
 def require_partner(partner: str) -> Callable[[Request], Coroutine[Any, Any, str]]:
-    """A dependency that admits only `partner`'s key; 401 `unauthorized` otherwise."""
+    """A dependency that admits only `partner`'s key (and signature when it must sign)."""
 
     async def authenticate(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request.headers.get("authorization"))
+        config = partner_config(request)
+        if token is None or config.keys.partner_for(token) != partner:
             raise _unauthorized()
-        if partner_config(request).keys.partner_for(token.strip()) != partner:
-            raise _unauthorized()
+        if partner in config.signed:
+            body = await request.body()  # already read and limited (ingress.admission)
+            header = request.headers.get(SIGNATURE_HEADER)
+            if not signature_is_valid(header, token, body, time.time()):
+                raise _bad_signature()
+        # The access log names the partner (never the key).
+        request.state.partner = partner
         return partner
 
     return authenticate

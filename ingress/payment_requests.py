@@ -123,17 +123,18 @@ class PartnerPayments:
 
     async def _request(self, command: BaseModel, partner: str, transaction_id: str) -> Reply | None:
         """The processor's reply, or None when the hold timeout passed first."""
-        try:
-            return await self._gateway.request(
-                PAYMENT_REQUESTS,
-                message_key(partner, transaction_id),
-                command.model_dump_json().encode(),
-                timeout_s=self._config.hold_timeout_s,
-            )
-        except BrokerUnavailable as exc:
-            raise ApiError.unavailable("The broker is unavailable.") from exc
-        except ReplyTimeout:
-            return None
+        with self._config.waiters.waiting(partner, transaction_id):
+            try:
+                return await self._gateway.request(
+                    PAYMENT_REQUESTS,
+                    message_key(partner, transaction_id),
+                    command.model_dump_json().encode(),
+                    timeout_s=self._config.hold_timeout_s,
+                )
+            except BrokerUnavailable as exc:
+                raise ApiError.unavailable("The broker is unavailable.") from exc
+            except ReplyTimeout:
+                return None
 
 
 def _result(reply: Reply) -> dict[str, object]:

@@ -1,4 +1,10 @@
-"""Per-request context: the request id (X-Request-Id in and out), an access log line and metrics.
+"""Per-request context: the correlation id, the caller's request id, an access log line, metrics.
+
+The correlation id is made here, one uuid per request, and never taken from the
+caller: it routes replies (ingress.kafka_gateway). The caller's X-Request-Id is
+only carried along for tracing (log lines, the `request-id` Kafka header) and
+echoed back; without one, the correlation id is echoed. X-Correlation-Id answers
+our id: the Kafka requests made for the request carry it as their prefix.
 
 A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request.
 """
@@ -8,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from contextvars import ContextVar
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -19,6 +26,10 @@ from observability.metrics import WindowedMax
 log = structlog.get_logger("ingress.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
+CORRELATION_ID_HEADER = b"x-correlation-id"
+
+# The caller's X-Request-Id (when valid), for tracing only.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 HTTP_REQUESTS = Counter(
@@ -43,9 +54,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        token = correlation_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
+        correlation_id = uuid.uuid4().hex
+        caller_request_id = _incoming_request_id(scope)
+        echoed = (caller_request_id or correlation_id).encode()
+        token = correlation_id_var.set(correlation_id)
+        request_token = request_id_var.set(caller_request_id)
+        state = scope.setdefault("state", {})
+        state["correlation_id"] = correlation_id
         started = time.perf_counter()
         status = 500
 
@@ -54,7 +69,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER, echoed),
+                    (CORRELATION_ID_HEADER, correlation_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -66,13 +85,20 @@ class RequestContextMiddleware:
             HTTP_DURATION.labels(handler, scope["method"]).observe(elapsed)
             HTTP_DURATION_MAX.observe((handler, scope["method"]), elapsed)
             if handler not in ("/metrics", "/ping"):
+                client = scope.get("client")
                 log.info(
                     "http_request",
                     method=scope["method"],
                     handler=handler,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
+                    # Who asked: the partner its key proved (never the key), and from where.
+                    partner=state.get("partner"),
+                    service=state.get("service"),
+                    client=client[0] if client else None,
+                    request_id=caller_request_id,
                 )
+            request_id_var.reset(request_token)
             correlation_id_var.reset(token)
 
 

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from messaging.rotation import TopicRotation
 
 DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
+DEFAULT_INTERNAL_KEYS = "order-events=dev-internal-key"
 
 
 class IngressSettings(BaseSettings):
@@ -17,6 +18,9 @@ class IngressSettings(BaseSettings):
 
     ingress_host: str = "127.0.0.1"
     ingress_port: int = 8080
+    # The internal listener (driver route, ride events, probe, metrics): never the partners'.
+    ingress_internal_host: str = "127.0.0.1"
+    ingress_internal_port: int = 8090
     # Names this instance's reply topic; keep it stable across restarts.
     ingress_instance_id: str = Field(
         default_factory=lambda: f"ingress-{socket.gethostname()}", pattern=r"^[A-Za-z0-9._-]+$"
@@ -33,6 +37,14 @@ class IngressSettings(BaseSettings):
     probe_timeout_s: float = Field(default=5.0, gt=0)
     # `mobi=<key>[,<partner>=<key>...]`; only digests are kept (ingress.partners).
     partner_keys: str = DEFAULT_PARTNER_KEYS
+    # Partners whose requests must carry `X-Signature` (comma-separated names).
+    partner_signed: str = ""
+    # `<service>=<key>[,...]`: callers of the internal listener's service routes.
+    internal_keys: str = DEFAULT_INTERNAL_KEYS
+    # Requests held at once by this instance (both listeners); past it 503 at once.
+    ingress_max_in_flight: int = Field(default=2000, ge=1, le=100_000)
+    # Requests waiting at once for one payment (same partner and transaction id).
+    ingress_max_waiters_per_payment: int = Field(default=32, ge=1, le=1000)
     # How long an authorization is held before the answer is `pending`.
     payment_hold_timeout: float = Field(default=25.0, gt=0, le=120)
     # How long the Pro app's finish-ride call is held before 504 `timeout`.

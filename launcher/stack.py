@@ -41,6 +41,7 @@ from observability.logs import LOG_FORMAT_ENV
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = PROJECT_ROOT / ".run"
 FIRST_WORKER_WEB_PORT = 6066
+FIRST_INGRESS_INTERNAL_PORT = 8090
 
 # Defaults of the local run, given to the children when the environment lacks them.
 ENV_DEFAULTS = {
@@ -82,6 +83,8 @@ class StackConfig:
     postgres_port: int = 54329
     database: str = "taxi"
     ingress_ports: list[int] = field(default_factory=lambda: [8080])
+    # Each ingress's internal listener; default 8090, 8091, ... (one per ingress).
+    ingress_internal_ports: list[int] | None = None
     sandbox_port: int = 8081
     workers: int = 1
     # Default: 6066, 6067, ... (WORKER_WEB_PORT = 6066 + N - 1)
@@ -120,6 +123,14 @@ class StackConfig:
         return [f"ingress-{n}" for n in range(1, len(self.ingress_ports) + 1)]
 
     @property
+    def internal_ports(self) -> list[int]:
+        if self.ingress_internal_ports is not None:
+            if len(self.ingress_internal_ports) != len(self.ingress_ports):
+                raise ValueError("ingress_internal_ports needs one port per ingress")
+            return list(self.ingress_internal_ports)
+        return [FIRST_INGRESS_INTERNAL_PORT + n for n in range(len(self.ingress_ports))]
+
+    @property
     def web_ports(self) -> list[int]:
         if self.worker_web_ports is not None:
             if len(self.worker_web_ports) != self.workers:
@@ -154,6 +165,7 @@ class StackConfig:
             broker_port=free_port(),
             postgres_port=free_port(),
             ingress_ports=[free_port() for _ in range(ingresses)],
+            ingress_internal_ports=[free_port() for _ in range(ingresses)],
             sandbox_port=free_port(),
             workers=workers,
             worker_web_ports=[free_port() for _ in range(workers)],
@@ -214,6 +226,11 @@ class Stack:
     @property
     def ingress_urls(self) -> list[str]:
         return [f"http://{self.config.host}:{port}" for port in self.config.ingress_ports]
+
+    @property
+    def internal_urls(self) -> list[str]:
+        """Each ingress's internal listener (driver route, ride events, probe, metrics)."""
+        return [f"http://{self.config.host}:{port}" for port in self.config.internal_ports]
 
     @property
     def sandbox_url(self) -> str:
@@ -283,12 +300,19 @@ class Stack:
                     )
                 )
         if config.start_ingress:
-            for instance, port in zip(config.ingress_instances, config.ingress_ports, strict=True):
+            for instance, port, internal in zip(
+                config.ingress_instances, config.ingress_ports, config.internal_ports, strict=True
+            ):
                 await self._start_child(
                     ChildSpec(
                         instance,
                         config.ingress_command,
-                        env={**env, "INGRESS_PORT": str(port), "INGRESS_INSTANCE_ID": instance},
+                        env={
+                            **env,
+                            "INGRESS_PORT": str(port),
+                            "INGRESS_INTERNAL_PORT": str(internal),
+                            "INGRESS_INSTANCE_ID": instance,
+                        },
                         cwd=config.cwd,
                         stop_grace=config.stop_grace,
                     )
@@ -376,6 +400,12 @@ class Stack:
             ports["postgres"] = config.postgres_port
         if config.start_ingress:
             ports.update(zip(config.ingress_instances, config.ingress_ports, strict=True))
+            ports.update(
+                (f"{instance} internal", port)
+                for instance, port in zip(
+                    config.ingress_instances, config.internal_ports, strict=True
+                )
+            )
         if config.start_sandbox:
             ports["sandbox"] = config.sandbox_port
         if config.start_workers:
@@ -501,6 +531,7 @@ class Stack:
         }
         if self.config.start_ingress:
             where["ingress"] = self.ingress_urls
+            where["ingress_internal"] = self.internal_urls
         if self.config.start_sandbox:
             where["sandbox"] = self.sandbox_url
         if self.config.start_workers:
@@ -604,6 +635,10 @@ class LocalStack:
     @property
     def ingress_urls(self) -> list[str]:
         return self.stack.ingress_urls
+
+    @property
+    def internal_urls(self) -> list[str]:
+        return self.stack.internal_urls
 
     @property
     def sandbox_url(self) -> str:

@@ -6,6 +6,12 @@ from collections.abc import Iterable, Mapping
 
 CORRELATION_ID = "correlation-id"
 REPLY_TO = "reply-to"
+# The HTTP caller's X-Request-Id, for tracing only (never used to route a reply).
+REQUEST_ID = "request-id"
+# On a reply: the topics.yaml name and the key of the request it answers, so the
+# ingress can check a reply against the request waiting under its correlation id.
+REPLY_FOR_TOPIC = "reply-for-topic"
+REPLY_FOR_KEY = "reply-for-key"
 # Dead-letter headers, added to the original ones.
 DLQ_REASON = "dlq-reason"
 DLQ_TOPIC = "dlq-topic"

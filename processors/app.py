@@ -156,6 +156,8 @@ def create_app(settings: WorkerSettings) -> ProcessorApp:
         stream_wait_empty=False,
         web_enabled=True,
         web_host=settings.worker_web_host,
+        # Faust binds `web_bind` (default 0.0.0.0), not `web_host`: bind what the setting says.
+        web_bind=settings.worker_web_host,
         web_port=settings.worker_web_port,
         web_in_thread=False,
         producer_linger_ms=0,

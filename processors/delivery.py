@@ -1,9 +1,11 @@
 """How a processor answers and what it does with a message it cannot handle.
 
 Every request that carries `reply-to` gets exactly one reply: the handler's
-result, or an error envelope. A message that cannot be parsed or handled goes
-to the dead-letter topic with the reason and its original headers, and the
-partition moves on.
+result, or an error envelope. The reply names the topic and key of the request
+it answers (the ingress checks them), and goes only to a reply topic
+(`replies.<instance>`): any other `reply-to` gets no reply (logged and counted).
+A message that cannot be parsed or handled goes to the dead-letter topic with the
+reason and its original headers, and the partition moves on.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from messaging import headers as h
-from messaging.topics import DEAD_LETTERS, base_topic, is_declared
+from messaging.topics import DEAD_LETTERS, REPLY_TOPIC_PREFIX, base_topic
 from observability.logs import correlation
 from schemas.envelope import Reply
 
@@ -27,6 +29,19 @@ DEAD_LETTERED = Counter(
     "dead_letters_total", "Messages sent to the dead-letter topic", ["topic", "reason"]
 )
 REPLIES_SENT = Counter("replies_sent_total", "Replies produced to reply topics", ["outcome"])
+REPLIES_REFUSED = Counter(
+    "replies_refused_total", "Replies not sent because reply-to is not a reply topic"
+)
+
+
+def is_reply_topic(topic: str) -> bool:
+    """`replies.<instance>` (a slot of it too), as topics.yaml's `reply_topics` pattern."""
+    instance = topic[len(REPLY_TOPIC_PREFIX) :]
+    return (
+        topic.startswith(REPLY_TOPIC_PREFIX)
+        and 0 < len(instance) <= 200
+        and all(c.isascii() and (c.isalnum() or c in "._-") for c in instance)
+    )
 
 
 class Producer(Protocol):
@@ -79,17 +94,32 @@ class Delivery:
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
 
-    async def reply(self, reply_to: str, correlation_id: str, reply: Reply) -> None:
-        if not is_declared(reply_to):
-            log.warning("reply_to_undeclared_topic", reply_to=reply_to)
+    async def reply(
+        self,
+        reply_to: str,
+        correlation_id: str,
+        reply: Reply,
+        *,
+        request_topic: str | None = None,
+        request_key: str | None = None,
+    ) -> None:
+        """Send `reply`, naming the request it answers (its topic and key) when known."""
+        if not is_reply_topic(reply_to):
+            REPLIES_REFUSED.inc()
+            log.warning("reply_to_not_a_reply_topic", reply_to=reply_to[:200])
             return
+        headers = {h.CORRELATION_ID: correlation_id}
+        if request_topic is not None:
+            headers[h.REPLY_FOR_TOPIC] = base_topic(request_topic)
+        if request_key is not None:
+            headers[h.REPLY_FOR_KEY] = request_key
         await self._producer.send_and_wait(
             reply_to,
             correlation_id.encode(),
             reply.model_dump_json().encode(),
             None,
             None,
-            h.encode({h.CORRELATION_ID: correlation_id}),
+            h.encode(headers),
         )
         REPLIES_SENT.labels("result" if reply.ok else "error").inc()
 
@@ -147,7 +177,13 @@ class Delivery:
         if message.reply_to is None or message.correlation_id is None:
             return
         try:
-            await self.reply(message.reply_to, message.correlation_id, reply)
+            await self.reply(
+                message.reply_to,
+                message.correlation_id,
+                reply,
+                request_topic=message.topic,
+                request_key=message.key.decode("utf-8", "replace") if message.key else None,
+            )
         except Exception:
             # The ingress stops waiting at its own deadline; nothing else to do here.
             log.exception("reply_failed", reply_to=message.reply_to)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from schemas.text import ID_PATTERN, printable
 
 # The contract shows prices as JSON numbers (`"price": 52.3`); inside the system
 # (Kafka messages, the database) they stay exact decimals.
@@ -15,17 +17,19 @@ JsonNumberPrice = Annotated[Decimal, PlainSerializer(float, return_type=float, w
 class FinishRideBody(BaseModel):
     """Body of `POST /driver/v1/meters-integration-api/finish-ride` (our price)."""
 
-    order_id: str = Field(min_length=1, max_length=128)
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = printable(1, 128)
     price: Decimal = Field(ge=0, le=Decimal("1000000"))
 
 
 class FinishRideRequest(BaseModel):
     """Value of `meter-requests`, keyed by `order_id`: the app's finish, with the caller."""
 
-    order_id: str = Field(min_length=1, max_length=128)
+    order_id: str = printable(1, 128)
     price: Decimal = Field(ge=0)
-    park_id: str = Field(min_length=1, max_length=128)
-    driver_profile_id: str = Field(min_length=1, max_length=128)
+    park_id: str = Field(pattern=ID_PATTERN)
+    driver_profile_id: str = Field(pattern=ID_PATTERN)
 
 
 class FinishRideAnswer(BaseModel):

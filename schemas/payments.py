@@ -12,7 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, RootModel, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt
+
+from schemas.text import printable
 
 
 class PaymentStatus(StrEnum):
@@ -34,14 +36,16 @@ class DeclineReason(StrEnum):
 
 
 PartnerName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
-TransactionRef = Annotated[str, Field(min_length=1, max_length=128)]
+TransactionRef = Annotated[str, printable(1, 128)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 MinorUnits = Annotated[StrictInt, Field(gt=0, le=10**15)]
 
 
 class Merchant(BaseModel):
-    id: str = Field(min_length=1, max_length=128)
-    name: str | None = Field(default=None, max_length=256)
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = printable(1, 128)
+    name: str | None = printable(0, 256, default=None)
     mcc: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
 
 
@@ -54,11 +58,11 @@ class AuthorizePayment(BaseModel):
     transaction_id: TransactionRef
     # Derived from (partner, transaction_id) by the ingress; the row keeps the first.
     payment_id: str = Field(min_length=1, max_length=64)
-    qr_code: str = Field(min_length=1, max_length=512)
+    qr_code: str = printable(1, 512)
     amount: MinorUnits
     currency: Currency
     merchant: Merchant
-    terminal_id: str | None = Field(default=None, max_length=64)
+    terminal_id: str | None = printable(0, 64, default=None)
     requested_at: datetime
 
 
@@ -73,7 +77,7 @@ class RefundPayment(BaseModel):
     kind: Literal["refund"] = "refund"
     partner: PartnerName
     transaction_id: TransactionRef
-    refund_id: str = Field(min_length=1, max_length=128)
+    refund_id: str = printable(1, 128)
     amount: MinorUnits
 
 
@@ -124,12 +128,14 @@ MobiTransactionId = Annotated[StrictInt, Field(gt=0, le=2**63 - 1)]
 class MobiPaymentRequest(BaseModel):
     """`POST /mobi/v1/payments`."""
 
+    model_config = ConfigDict(extra="forbid")
+
     transaction_id: MobiTransactionId
-    qr_code: str = Field(min_length=1, max_length=512)
+    qr_code: str = printable(1, 512)
     amount: MinorUnits
     currency: Currency
     merchant: Merchant
-    terminal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    terminal_id: str | None = printable(1, 64, default=None)
 
 
 class MobiPayment(BaseModel):
@@ -146,7 +152,9 @@ class MobiPayment(BaseModel):
 class MobiRefundRequest(BaseModel):
     """`POST /mobi/v1/payments/{transaction_id}/refunds`."""
 
-    refund_id: str = Field(min_length=1, max_length=128)
+    model_config = ConfigDict(extra="forbid")
+
+    refund_id: str = printable(1, 128)
     amount: MinorUnits
 
 

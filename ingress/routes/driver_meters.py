@@ -7,6 +7,7 @@ headers the driver-authorization gateway sets.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
 from messaging.topics import METER_REQUESTS
 from schemas.errors import ErrorBody
 from schemas.meters import FinishRideAnswer, FinishRideBody, FinishRideRequest
+from schemas.text import ID_PATTERN
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,32 @@ class Caller:
     driver_profile_id: str
 
 
+_IDENTITY = re.compile(ID_PATTERN)
+
+
 async def _caller(
     x_yataxi_park_id: Annotated[str | None, Header()] = None,
     x_yataxi_driver_profile_id: Annotated[str | None, Header()] = None,
 ) -> Caller:
     # A dependency is solved before the body: no identity is 401 whatever the body holds.
+    # Checked here rather than by the Header's own pattern, whose failure would be a 422.
     if not x_yataxi_park_id or not x_yataxi_driver_profile_id:
         raise ApiError(401, "unauthorized", "The driver's identity headers are missing.")
+    malformed = [
+        name
+        for name, value in (
+            ("X-YaTaxi-Park-Id", x_yataxi_park_id),
+            ("X-YaTaxi-Driver-Profile-Id", x_yataxi_driver_profile_id),
+        )
+        if not _IDENTITY.fullmatch(value)
+    ]
+    if malformed:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "The driver's identity headers must be 1..64 of [A-Za-z0-9_-].",
+            details=[{"field": f"header.{name}"} for name in malformed],
+        )
     return Caller(x_yataxi_park_id, x_yataxi_driver_profile_id)
 
 
@@ -45,6 +66,7 @@ router = APIRouter(tags=["driver app"])
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
+        400: "identity headers malformed",
         401: "identity headers missing",
         403: "not_order_performer",
         404: "meter_ride_not_found",

@@ -1,4 +1,4 @@
-"""Liveness, readiness, metrics and the round-trip probe."""
+"""Liveness and readiness (both listeners); metrics and the round-trip probe (internal only)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from ingress.dependencies import DatabaseDep, GatewayDep, SettingsDep
+from ingress.dependencies import DatabaseDep, GatewayDep, ReadinessDep, SettingsDep
 from ingress.health import run_checks
 from ingress.probe import probe_round_trip
 
 router = APIRouter(tags=["operations"])
+internal_router = APIRouter(tags=["operations"])
 
 
 class ProbeAnswer(BaseModel):
@@ -27,26 +28,28 @@ async def ping() -> dict[str, str]:
 
 
 @router.get("/health")
-async def health(gateway: GatewayDep, database: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+async def health(
+    gateway: GatewayDep, database: DatabaseDep, settings: SettingsDep, readiness: ReadinessDep
+) -> JSONResponse:
     async def processors() -> None:
         await probe_round_trip(gateway, timeout_s=settings.probe_timeout_s)
 
     async def broker() -> None:
         await gateway.check(timeout_s=1.5)
 
-    ready, checks = await run_checks(
-        {"broker": broker, "database": database.check, "processors": processors}
+    ready, checks = await readiness.get(
+        lambda: run_checks({"broker": broker, "database": database.check, "processors": processors})
     )
     body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@internal_router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/internal/v1/probe", response_model=ProbeAnswer)
+@internal_router.post("/internal/v1/probe", response_model=ProbeAnswer)
 async def probe(gateway: GatewayDep, settings: SettingsDep) -> ProbeAnswer:
     result, elapsed_ms = await probe_round_trip(gateway, timeout_s=settings.probe_timeout_s)
     return ProbeAnswer(worker=result.worker, round_trip_ms=round(elapsed_ms, 2))

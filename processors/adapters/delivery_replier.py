@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from messaging.topics import PAYMENT_REQUESTS
 from processors.delivery import Delivery
 from processors.payments.ports import ReplyAddress
 from schemas.envelope import Reply
@@ -12,4 +13,15 @@ class DeliveryReplier:
         self._delivery = delivery
 
     async def reply(self, address: ReplyAddress, reply: Reply) -> None:
-        await self._delivery.reply(address.reply_to, address.correlation_id, reply)
+        # A kept address belongs to a command on payment-requests keyed
+        # `partner:transaction_id`, which the payment's result names; the ingress
+        # checks a reply against the request it answers.
+        result = reply.result or {}
+        key = f"{result.get('partner')}:{result.get('transaction_id')}"
+        await self._delivery.reply(
+            address.reply_to,
+            address.correlation_id,
+            reply,
+            request_topic=PAYMENT_REQUESTS,
+            request_key=key,
+        )

@@ -74,7 +74,7 @@ def test_prometheus_scrapes_every_ingress_and_worker_on_its_port() -> None:
     for name, service in services.items():
         env = service.get("environment", {})
         if service.get("command") == ["python", "-m", "ingress"]:
-            expected.add(f"{name}:{env['INGRESS_PORT']}")
+            expected.add(f"{name}:{env['INGRESS_INTERNAL_PORT']}")
         if service.get("command") == ["python", "-m", "processors"]:
             expected.add(f"{name}:{env['WORKER_WEB_PORT']}")
         command = service.get("command", [])
@@ -83,3 +83,26 @@ def test_prometheus_scrapes_every_ingress_and_worker_on_its_port() -> None:
     assert targets == expected
     mounted = " ".join(services["prometheus"]["volumes"])
     assert "deploy/prometheus/prometheus.yml" in mounted
+
+
+def test_only_the_partner_ports_are_published_and_dev_tools_on_loopback() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        ports = service.get("ports", [])
+        if service.get("command") == ["python", "-m", "ingress"]:
+            internal = service["environment"]["INGRESS_INTERNAL_PORT"]
+            assert all(p.endswith(f":{service['environment']['INGRESS_PORT']}") for p in ports), (
+                name
+            )
+            assert not any(p.endswith(f":{internal}") for p in ports), name
+        elif ports:
+            assert service.get("profiles") == ["dev"], name
+            assert all(p.startswith("127.0.0.1:") for p in ports), name
+
+
+def test_images_run_as_a_non_root_user_and_leave_the_env_file_out() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in dockerfile if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ".env" in ignored

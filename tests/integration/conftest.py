@@ -26,6 +26,7 @@ from tests.integration.containers import ExternalServices, running_containers
 STACK_ENV: dict[str, str] = {
     "LOG_LEVEL": "INFO",
     "PARTNER_KEYS": "mobi=test-mobi-key,acme=test-acme-key",
+    "INTERNAL_KEYS": "order-events=test-internal-key",
     "METERS_ROLLOUT": "all",
     "MONITEX_API_KEY": "test-monitex-key",
     "PAYMENT_HOLD_TIMEOUT": "4",
@@ -52,6 +53,15 @@ class RunningStack:
     @property
     def ingress_urls(self) -> list[str]:
         return self.local.ingress_urls
+
+    @property
+    def internal_url(self) -> str:
+        """The first ingress's internal listener: driver route, ride events, probe, metrics."""
+        return self.local.internal_urls[0]
+
+    @property
+    def internal_urls(self) -> list[str]:
+        return self.local.internal_urls
 
     @property
     def sandbox_url(self) -> str:
@@ -149,5 +159,10 @@ def wait_for(
     return eventually_sync(condition, timeout=timeout, interval=interval, what=what)
 
 
-def probe(url: str, timeout: float = 5.0) -> httpx.Response:
-    return httpx.post(f"{url}/internal/v1/probe", timeout=timeout)
+INTERNAL_KEY = "test-internal-key"
+SERVICE_HEADERS = {"Authorization": f"Bearer {INTERNAL_KEY}"}
+
+
+def probe(internal_url: str, timeout: float = 5.0) -> httpx.Response:
+    """One round trip through Kafka and a processor, on an ingress's internal listener."""
+    return httpx.post(f"{internal_url}/internal/v1/probe", timeout=timeout)

@@ -25,7 +25,15 @@ def _start_ingress(**env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("PARTNER_KEYS", "mobi"), ("PARTNER_KEYS", "mobi=s3cr3t x"), ("PAYMENT_HOLD_TIMEOUT", "soon")],
+    [
+        ("PARTNER_KEYS", "mobi"),
+        ("PARTNER_KEYS", "mobi=s3cr3t x"),
+        ("PAYMENT_HOLD_TIMEOUT", "soon"),
+        ("INTERNAL_KEYS", "order-events"),
+        ("INTERNAL_KEYS", "a=s3cr3t,b=s3cr3t"),
+        ("PARTNER_SIGNED", "nobody"),
+        ("INGRESS_MAX_IN_FLIGHT", "0"),
+    ],
 )
 def test_a_bad_setting_stops_the_ingress_naming_the_variable(variable: str, value: str) -> None:
     result = _start_ingress(**{variable: value})

@@ -28,18 +28,18 @@ def _metric(text: str, name: str) -> float:
 async def test_two_ingress_instances_each_get_their_own_replies_under_load(
     stack: RunningStack,
 ) -> None:
-    assert len(stack.ingress_urls) == 2
+    assert len(stack.internal_urls) == 2
     async with httpx.AsyncClient(timeout=10) as client:
         late_before = [
             _metric((await client.get(f"{url}/metrics")).text, "kafka_late_replies_total")
-            for url in stack.ingress_urls
+            for url in stack.internal_urls
         ]
         requests = [
-            client.post(f"{stack.ingress_urls[i % 2]}/internal/v1/probe") for i in range(200)
+            client.post(f"{stack.internal_urls[i % 2]}/internal/v1/probe") for i in range(200)
         ]
         responses = await asyncio.gather(*requests)
         assert [r.status_code for r in responses] == [200] * 200
-        for url, before in zip(stack.ingress_urls, late_before, strict=True):
+        for url, before in zip(stack.internal_urls, late_before, strict=True):
             metrics = (await client.get(f"{url}/metrics")).text
             # A reply that went to the wrong instance would time out there and arrive late.
             assert _metric(metrics, "kafka_late_replies_total") == before
@@ -128,16 +128,16 @@ def test_errors_have_the_contract_shape(stack: RunningStack) -> None:
 
 def test_the_request_id_travels_in_and_out(stack: RunningStack) -> None:
     response = httpx.post(
-        f"{stack.ingress_url}/internal/v1/probe", headers={"X-Request-Id": "trace-me-42"}
+        f"{stack.internal_url}/internal/v1/probe", headers={"X-Request-Id": "trace-me-42"}
     )
     assert response.headers["x-request-id"] == "trace-me-42"
 
 
 def test_openapi_and_metrics_are_served(stack: RunningStack) -> None:
-    spec = httpx.get(f"{stack.ingress_url}/openapi.json", timeout=5).json()
+    spec = httpx.get(f"{stack.internal_url}/openapi.json", timeout=5).json()
     assert "/internal/v1/probe" in spec["paths"]
-    assert httpx.get(f"{stack.ingress_url}/docs", timeout=5).status_code == 200
-    for url in (stack.ingress_url, *stack.worker_urls):
+    assert httpx.get(f"{stack.internal_url}/docs", timeout=5).status_code == 200
+    for url in (stack.internal_url, *stack.worker_urls):
         metrics = httpx.get(f"{url}/metrics", timeout=5)
         assert metrics.status_code == 200 and "python_info" in metrics.text
     worker_health = httpx.get(f"{stack.worker_urls[0]}/health", timeout=5)

@@ -49,7 +49,7 @@ def _timed_probe(url: str) -> tuple[int, float]:
 def test_a_paused_broker_gives_quick_503s_and_service_returns_after(
     fragile_stack: RunningStack,
 ) -> None:
-    url = fragile_stack.ingress_url
+    url = fragile_stack.internal_url
     assert _serving(url)
     in_flight: list[tuple[int, float]] = []
     threads = [
@@ -80,7 +80,7 @@ def test_a_paused_broker_gives_quick_503s_and_service_returns_after(
 def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
     fragile_stack: RunningStack,
 ) -> None:
-    url = fragile_stack.ingress_url
+    url = fragile_stack.internal_url
     wait_for(lambda: _serving(url), timeout=30, what="service before the kill")
     restarts_before = fragile_stack.local.restarts("worker-1")
     killed = fragile_stack.kill_worker("worker-1")
@@ -101,7 +101,7 @@ def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
 def test_a_dead_broker_is_brought_back_with_its_topics_and_service_resumes(
     fragile_stack: RunningStack,
 ) -> None:
-    url = fragile_stack.ingress_url
+    url = fragile_stack.internal_url
     wait_for(lambda: _serving(url), timeout=30, what="service before the broker dies")
     recoveries = fragile_stack.local.broker_recoveries
     fragile_stack.signal("broker", signal.SIGKILL)

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, wait_for
+from tests.integration.conftest import SERVICE_HEADERS, RunningStack, wait_for
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
 DONE_STATES = ("started", "failed", "finished", "cancelled")
@@ -45,7 +45,8 @@ class Meters:
     def __init__(self, stack: RunningStack) -> None:
         self.stack = stack
         self.sandbox = httpx.Client(base_url=stack.sandbox_url, timeout=10)
-        self.ingress = httpx.Client(base_url=stack.ingress_url, timeout=15)
+        # The driver route and ride events live on the internal listener.
+        self.ingress = httpx.Client(base_url=stack.internal_url, timeout=15)
 
     def close(self) -> None:
         self.sandbox.close()
@@ -110,7 +111,7 @@ class Meters:
             "currency": "ILS",
             **overrides,
         }
-        response = self.ingress.post("/internal/v1/ride-events", json=body)
+        response = self.ingress.post("/internal/v1/ride-events", json=body, headers=SERVICE_HEADERS)
         assert response.status_code == 202, response.text
         return response
 

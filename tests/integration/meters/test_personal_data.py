@@ -117,7 +117,7 @@ async def test_identity_numbers_never_leave_the_vendor_call(
     async with httpx.AsyncClient(timeout=10) as client:
         pages = [
             (await client.get(f"{url}/metrics")).text
-            for url in [*stack.ingress_urls, *stack.worker_urls]
+            for url in [*stack.internal_urls, *stack.worker_urls]
         ]
     # The search looked where these rides left traces.
     assert "meter_start_failed" in logs

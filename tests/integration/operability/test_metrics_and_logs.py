@@ -82,7 +82,7 @@ def test_metrics_count_payments_rides_peer_calls_and_kafka_after_real_traffic(
     stack: RunningStack, meters: Meters
 ) -> None:
     ingress_url, worker_url = stack.ingress_url, stack.worker_urls[0]
-    worker_before, ingress_before = scrape(worker_url), scrape(ingress_url)
+    worker_before, ingress_before = scrape(worker_url), scrape(stack.internal_url)
 
     rich, poor = _driver(stack, 1_000_000), _driver(stack, 10)
     transactions = [new_transaction_id() for _ in range(4)]
@@ -115,7 +115,7 @@ def test_metrics_count_payments_rides_peer_calls_and_kafka_after_real_traffic(
         timeout=10,
         what="the ride_finished event counted",
     )
-    worker_after, ingress_after = scrape(worker_url), scrape(ingress_url)
+    worker_after, ingress_after = scrape(worker_url), scrape(stack.internal_url)
 
     def delta(after: Samples, before: Samples, name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -182,7 +182,7 @@ def test_no_metric_label_carries_a_qr_code_key_or_id(stack: RunningStack, meters
     tx = new_transaction_id()
     _authorize(stack, tx, qr)
     text = httpx.get(f"{stack.worker_urls[0]}/metrics", timeout=5).text
-    text += httpx.get(f"{stack.ingress_url}/metrics", timeout=5).text
+    text += httpx.get(f"{stack.internal_url}/metrics", timeout=5).text
     for secret in (qr, MOBI_KEY, str(tx)):
         assert secret not in text
 
@@ -194,15 +194,19 @@ def test_one_correlation_id_is_followed_through_ingress_worker_and_sandbox(
     qr = _driver(stack, 1_000_000)
     answer = _authorize(stack, new_transaction_id(), qr, **{"X-Request-Id": request_id})
     assert answer.status_code == 200 and answer.headers["x-request-id"] == request_id
+    # The caller's id is carried for tracing; the ingress's own id routes the reply and
+    # prefixes the correlation id every process logs.
+    ours = answer.headers["x-correlation-id"]
+    assert ours != request_id
 
     def processes_with_the_id() -> set[str]:
         found = set()
         for line in stack.log_text().splitlines():
-            if request_id not in line or "|" not in line:
+            if ours not in line or "|" not in line:
                 continue
             name, _, payload = line.partition(" | ")
             record = json.loads(payload)
-            if record.get("correlation_id") == request_id:
+            if str(record.get("correlation_id", "")).startswith(ours):
                 found.add(name.strip().rstrip("-0123456789") or name)
         return found
 

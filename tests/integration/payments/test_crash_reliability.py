@@ -84,7 +84,7 @@ def _wait_until_serving(stack: RunningStack, timeout: float = RECOVERY_S) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if all(probe(stack.ingress_url, timeout=3).status_code == 200 for _ in range(16)):
+            if all(probe(stack.internal_url, timeout=3).status_code == 200 for _ in range(16)):
                 return
         except httpx.HTTPError:
             pass

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from ingress.dependencies import _gateway
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
+from ingress.keyring import KeyRing
 from ingress.routes import driver_meters, ride_events
 from ingress.settings import IngressSettings
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
@@ -21,6 +22,7 @@ from schemas.envelope import Reply
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
 HEADERS = {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d-1"}
+SERVICE = {"Authorization": "Bearer test-internal-key"}
 EVENT = {
     "event_id": "ev-1",
     "event": "ride_started",
@@ -68,6 +70,7 @@ async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
     app.include_router(ride_events.router)
     app.dependency_overrides[_gateway] = lambda: gateway
     app.state.settings = IngressSettings(finish_ride_timeout=10.0)
+    app.state.service_keys = KeyRing.parse("order-events=test-internal-key", "INTERNAL_KEYS")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://ingress"
     ) as c:
@@ -77,7 +80,7 @@ async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
 async def test_ride_event_is_published_keyed_by_order(
     client: httpx.AsyncClient, gateway: FakeGateway
 ) -> None:
-    response = await client.post("/internal/v1/ride-events", json=EVENT)
+    response = await client.post("/internal/v1/ride-events", json=EVENT, headers=SERVICE)
     assert (response.status_code, response.json()) == (202, {"event_id": "ev-1"})
     [(topic, key, value)] = gateway.published
     assert (topic, key, value["order_id"]) == (RIDE_EVENTS, "o-1", "o-1")
@@ -87,7 +90,7 @@ async def test_ride_event_with_broker_down_is_503(
     client: httpx.AsyncClient, gateway: FakeGateway
 ) -> None:
     gateway.reply = BrokerUnavailable("down")
-    response = await client.post("/internal/v1/ride-events", json=EVENT)
+    response = await client.post("/internal/v1/ride-events", json=EVENT, headers=SERVICE)
     assert response.status_code == 503
     assert response.headers["Retry-After"]
 
@@ -159,3 +162,77 @@ async def test_finish_timeout_is_504_and_broker_down_503(
     gateway.reply = BrokerUnavailable("down")
     response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=HEADERS)
     assert (response.status_code, response.json()["code"]) == (503, "unavailable")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-internal-key"}],
+)
+async def test_a_ride_event_without_a_valid_service_key_is_401_and_not_published(
+    client: httpx.AsyncClient, gateway: FakeGateway, headers: dict[str, str]
+) -> None:
+    response = await client.post("/internal/v1/ride-events", json=EVENT, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
+    assert gateway.published == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"price": 100000.01}, "body.price"),
+        ({"price": -0.01}, "body.price"),
+        ({"price": 1e30}, "body.price"),
+        ({"price": "NaN"}, "body.price"),
+        ({"currency": "ils"}, "body.currency"),
+        ({"order_id": "o" * 65}, "body.order_id"),
+        ({"event_id": ""}, "body.event_id"),
+        ({"park_id": "p\x00"}, "body.park_id"),
+        ({"surprise": 1}, "body.surprise"),
+    ],
+)
+async def test_a_ride_event_out_of_bounds_is_422_and_not_published(
+    client: httpx.AsyncClient, gateway: FakeGateway, change: dict[str, object], field: str
+) -> None:
+    response = await client.post(
+        "/internal/v1/ride-events", json={**EVENT, **change}, headers=SERVICE
+    )
+    assert response.status_code == 422, response.text
+    assert field in [detail["field"] for detail in response.json()["details"]]
+    assert gateway.published == []
+
+
+async def test_ride_event_prices_at_the_bounds_are_taken(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    for price in (0, 100000):
+        response = await client.post(
+            "/internal/v1/ride-events", json={**EVENT, "price": price}, headers=SERVICE
+        )
+        assert response.status_code == 202
+    assert len(gateway.published) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-YaTaxi-Park-Id": "p" * 65, "X-YaTaxi-Driver-Profile-Id": "d-1"},
+        {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d 1"},
+        {"X-YaTaxi-Park-Id": "p/1", "X-YaTaxi-Driver-Profile-Id": "d-1"},
+        {b"X-YaTaxi-Park-Id": b"p-1", b"X-YaTaxi-Driver-Profile-Id": "d\u00e9".encode()},
+    ],
+)
+async def test_finish_with_malformed_identity_headers_is_400(
+    client: httpx.AsyncClient, gateway: FakeGateway, headers: dict[str, str] | dict[bytes, bytes]
+) -> None:
+    response = await client.post(FINISH, json={"order_id": "o-1", "price": 1}, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
+    assert gateway.published == []
+
+
+async def test_finish_with_a_control_character_in_the_order_id_is_422(
+    client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    body = {"order_id": "o-1\u0000", "price": 1}
+    response = await client.post(FINISH, json=body, headers=HEADERS)
+    assert response.status_code == 422
+    assert gateway.published == []

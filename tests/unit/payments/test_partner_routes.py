@@ -275,7 +275,6 @@ async def test_a_second_partner_is_an_adapter_and_a_key(
         "mobi",
         "mobi=",
         "Mobi=k",
-        "mobi=a,mobi=b",
         "mobi=s3cr3t,acme=s3cr3t",
         "mobi=s3cr3t x",
         "s3cr3t",
