@@ -177,7 +177,7 @@ def test_every_dashboard_query_returns_data_and_alerts_are_loaded(
 ) -> None:
     config = local_config(
         {
-            "ingress": [host_port(u) for u in stack.ingress_urls],
+            "ingress": [host_port(u) for u in stack.internal_urls],
             "processors": [host_port(u) for u in stack.worker_urls],
             "reconciler": [reconciler],
         },
