@@ -3,7 +3,10 @@
 Every request that carries `reply-to` gets exactly one reply: the handler's
 result, or an error envelope. A message that cannot be parsed or handled goes
 to the dead-letter topic with the reason and its original headers, and the
-partition moves on.
+partition moves on. A database that is away is answered `unavailable` (the caller
+retries); a message without a reply address is dead-lettered then, to be replayed.
+Several messages of a partition are handled at once (processors/keyed_concurrency.py):
+nothing here depends on the order in which they end.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import ValidationError
 from messaging import headers as h
 from messaging.topics import DEAD_LETTERS, is_declared
 from observability.logs import correlation
+from processors.database_errors import DatabaseFailure, classify
 from schemas.envelope import Reply
 
 log = structlog.get_logger(__name__)
@@ -128,11 +132,34 @@ class Delivery:
                 await self._reject(message, exc.code, exc.message)
                 return
             except Exception as exc:
+                failure = classify(exc)
+                if failure is DatabaseFailure.UNAVAILABLE:
+                    await self._database_unavailable(message, exc)
+                    return
+                if failure is DatabaseFailure.BAD_INPUT:
+                    detail = f"the database refused it: {type(exc).__name__}"
+                    await self._reject(message, "invalid_message", detail)
+                    return
                 log.exception("handler_failed", topic=message.topic, offset=message.offset)
                 await self._reject(message, "handler_error", f"{type(exc).__name__}: {exc}")
                 return
             if reply is not None:
                 await self._reply_to_sender(message, reply)
+
+    async def _database_unavailable(self, message: Incoming, exc: Exception) -> None:
+        log.warning(
+            "database_unavailable", topic=message.topic, offset=message.offset, error=repr(exc)
+        )
+        if message.reply_to is None or message.correlation_id is None:
+            # Nobody to tell to retry: keep the message where it can be replayed.
+            try:
+                await self.dead_letter(message, f"unavailable: {type(exc).__name__}")
+            except Exception:
+                log.exception("dead_letter_failed", topic=message.topic, offset=message.offset)
+            return
+        await self._reply_to_sender(
+            message, Reply.failure("unavailable", "The database is unavailable; retry later.")
+        )
 
     async def _reject(self, message: Incoming, code: str, detail: str) -> None:
         try:

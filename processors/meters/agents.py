@@ -1,8 +1,9 @@
 """Faust agents of the meters capability (topic -> service).
 
 `ride-events` starts and cancels meter rides; `meter-requests` carries the Pro
-app's finish, answered on the reply topic. Both keyed by order_id, one actor
-per partition, so one order's events are handled in order.
+app's finish, answered on the reply topic. Both keyed by order_id and consumed
+concurrently by key (processors/keyed_concurrency.py): one order's events in order,
+other orders at the same time, so a hanging Monitex call holds up only its own order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from processors.adapters.fleet_vehicles import HttpVehicleRegistry
 from processors.adapters.monitex import MonitexMeter
 from processors.adapters.order_core import HttpOrderStore
 from processors.adapters.personal import HttpPersonalData
-from processors.app import Resources, app, incoming_from_event, source_topic
+from processors.app import Resources, app, consume, source_topic
 from processors.delivery import Incoming
 from processors.meters.errors import FinishRefused
 from processors.meters.repository import PostgresMeterStates
@@ -84,11 +85,9 @@ async def handle_finish_ride(message: Incoming) -> Reply:
 
 @app.agent(ride_events_topic, isolated_partitions=True)
 async def ride_events(stream: Any) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_ride_event)
+    await consume(app, stream, handle_ride_event)
 
 
 @app.agent(meter_requests_topic, isolated_partitions=True)
 async def meter_requests(stream: Any) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_finish_ride)
+    await consume(app, stream, handle_finish_ride)

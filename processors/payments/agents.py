@@ -2,21 +2,22 @@
 
 `payment-requests` carries partner commands (answered on their reply topic);
 `merch-payment-events` carries the payments service's status changes. Both are
-consumed with one actor per partition, so a payment waiting for its driver never
-holds the others: its reply address is kept with the row and answered later.
+consumed concurrently by key (processors/keyed_concurrency.py: one payment's messages
+in order, different payments at once), and a payment waiting for its driver holds
+nothing: its reply address is kept with the row and answered later.
 """
 
 from __future__ import annotations
 
 import os
 
-import asyncpg
 import structlog
 from faust.types import StreamT
 
 from messaging.topics import MERCH_PAYMENT_EVENTS, PAYMENT_REQUESTS
 from processors.adapters.payments_service import HttpPaymentsService
-from processors.app import Resources, app, incoming_from_event, source_topic
+from processors.app import Resources, app, consume, source_topic
+from processors.database_errors import is_unavailable
 from processors.delivery import Delivery, Incoming
 from processors.payments.ports import ReplyAddress
 from processors.payments.repository import PostgresPaymentRepository
@@ -32,9 +33,6 @@ settings = PaymentSettings()
 
 payment_requests = source_topic(PAYMENT_REQUESTS)
 merch_payment_events = source_topic(MERCH_PAYMENT_EVENTS)
-
-# Errors that mean "the database is away": the request is answered 503, not dead-lettered.
-DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
 
 
 class DeliveryReplier:
@@ -83,18 +81,15 @@ async def handle_command(message: Incoming) -> Reply | None:
     sender = None
     if message.reply_to is not None and message.correlation_id is not None:
         sender = ReplyAddress(message.reply_to, message.correlation_id)
-    try:
-        if isinstance(command, AuthorizePayment):
-            reply = await _core().authorize(command, sender)
-            if reply is not None:
-                _crash_point("before_reply")
-            return reply
-        if isinstance(command, CancelPayment):
-            return await _core().cancel(command, sender)
-        return await _core().refund(command, sender)
-    except DATABASE_DOWN as exc:
-        log.warning("payments_database_unavailable", error=type(exc).__name__)
-        return Reply.failure("unavailable", "The payments database is unavailable; retry later.")
+    # A database that is away is answered `unavailable` by Delivery (database_errors.py).
+    if isinstance(command, AuthorizePayment):
+        reply = await _core().authorize(command, sender)
+        if reply is not None:
+            _crash_point("before_reply")
+        return reply
+    if isinstance(command, CancelPayment):
+        return await _core().cancel(command, sender)
+    return await _core().refund(command, sender)
 
 
 def _crash_point(point: str) -> None:
@@ -113,21 +108,21 @@ async def handle_event(message: Incoming) -> None:
     event = MerchPaymentEvent.model_validate_json(message.value)
     try:
         await _core().on_event(event)
-    except DATABASE_DOWN as exc:
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
         # The status poll finds the payment's state once the database is back.
         log.warning("payment_event_skipped", error=type(exc).__name__)
 
 
 @app.agent(payment_requests, isolated_partitions=True)
 async def payment_commands(stream: StreamT[bytes]) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_command)
+    await consume(app, stream, handle_command)
 
 
 @app.agent(merch_payment_events, isolated_partitions=True)
 async def payment_events(stream: StreamT[bytes]) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_event)
+    await consume(app, stream, handle_event)
 
 
 @app.timer(interval=settings.payment_poll_interval)  # type: ignore[untyped-decorator]
