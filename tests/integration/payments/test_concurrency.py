@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -128,12 +129,12 @@ async def _authorize_then_cancel_alongside_other_payments(
     return pairs
 
 
-async def _journal(payments: Payments) -> list[dict[str, object]]:
+async def _journal(payments: Payments) -> list[dict[str, Any]]:
     answer = await payments.http.get(
         f"{payments.stack.sandbox_url}/_sandbox/journal",
         params={"service": "contractor-merch-payments"},
     )
-    calls: list[dict[str, object]] = answer.json()["calls"]
+    calls: list[dict[str, Any]] = answer.json()["calls"]
     return calls
 
 
