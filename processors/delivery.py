@@ -20,7 +20,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from messaging import headers as h
-from messaging.topics import DEAD_LETTERS, is_declared
+from messaging.topics import DEAD_LETTERS, base_topic, is_declared
 from observability.logs import correlation
 from processors.database_errors import DatabaseFailure, classify
 from schemas.envelope import Reply
@@ -77,11 +77,28 @@ class UnhandledMessage(Exception):
 
 
 Handler = Callable[[Incoming], Awaitable[Reply | None]]
+# A message's value as its dead letter may carry it (without secrets such as a QR code).
+Redaction = Callable[[bytes], bytes]
+UNREADABLE_REDACTED = b'{"redacted": "the value could not be read, so none of it is kept"}'
 
 
 class Delivery:
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
+        self._redactions: dict[str, Redaction] = {}
+
+    def redact_dead_letters(self, topic: str, redaction: Redaction) -> None:
+        """Dead letters from `topic` (each of its slot topics too) carry `redaction(value)`."""
+        self._redactions[topic] = redaction
+
+    def _dead_letter_value(self, message: Incoming) -> bytes:
+        redaction = self._redactions.get(base_topic(message.topic))
+        if redaction is None:
+            return message.value
+        try:
+            return redaction(message.value)
+        except Exception:
+            return UNREADABLE_REDACTED
 
     async def reply(self, reply_to: str, correlation_id: str, reply: Reply) -> None:
         if not is_declared(reply_to):
@@ -106,7 +123,12 @@ class Delivery:
         }
         headers = [(k, v) for k, v in message.headers if not k.startswith("dlq-")]
         await self._producer.send_and_wait(
-            DEAD_LETTERS, message.key, message.value, None, None, headers + h.encode(extra)
+            DEAD_LETTERS,
+            message.key,
+            self._dead_letter_value(message),
+            None,
+            None,
+            headers + h.encode(extra),
         )
         DEAD_LETTERED.labels(message.topic, reason.split(":", 1)[0]).inc()
         log.warning(

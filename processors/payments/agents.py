@@ -20,6 +20,7 @@ from processors.app import Resources, app, consume, source_topic
 from processors.database_errors import is_unavailable
 from processors.delivery import Delivery, Incoming
 from processors.payments.ports import ReplyAddress
+from processors.payments.redaction import redact_command
 from processors.payments.repository import PostgresPaymentRepository
 from processors.payments.service import PaymentsCore, Timing
 from processors.payments.settings import PaymentSettings
@@ -54,6 +55,7 @@ _holder = _Holder()
 
 @app.resources.on_open
 async def _build_core(resources: Resources) -> None:
+    resources.delivery.redact_dead_letters(PAYMENT_REQUESTS, redact_command)
     _holder.core = PaymentsCore(
         PostgresPaymentRepository(resources.pool),
         HttpPaymentsService(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from asyncpg import exceptions as pg
 
 from messaging import headers as h
-from messaging.topics import DEAD_LETTERS, PROBE_REQUESTS
+from messaging.topics import DEAD_LETTERS, PAYMENT_REQUESTS, PROBE_REQUESTS
 from processors.delivery import Delivery, Incoming, UnhandledMessage
+from processors.payments.redaction import redact_command
 from schemas.envelope import Reply
 from schemas.probe import ProbeRequest
 
@@ -154,3 +157,20 @@ async def test_input_the_database_refuses_is_dead_lettered_and_answered_as_inval
     assert dead["headers"][h.DLQ_REASON].startswith(b"invalid_message: the database refused")
     error = Reply.model_validate_json(reply["value"]).error
     assert error is not None and error.code == "invalid_message"
+
+
+async def test_a_dead_letter_of_a_redacted_topic_keeps_no_qr_code() -> None:
+    producer = RecordingProducer()
+    delivery = Delivery(producer)
+    delivery.redact_dead_letters(PAYMENT_REQUESTS, redact_command)
+    command = {"kind": "authorize", "qr_code": "pays-from-the-driver", "amount": 1}
+    message = Incoming(
+        f"{PAYMENT_REQUESTS}.r1", 0, 7, b"k", json.dumps(command).encode(), h.encode({})
+    )
+
+    await delivery.handle(message, _failing(pg.CharacterNotInRepertoireError("0x00")))
+
+    [dead] = producer.sent
+    assert json.loads(dead["value"]) == {**command, "qr_code": "[redacted]"}
+    await delivery.handle(replace(message, value=b"not json pays-from-the-driver"), _echo)
+    assert b"pays-from" not in producer.sent[-1]["value"]
