@@ -26,6 +26,7 @@ from tests.integration.payments.conftest import Driver, Payments, eventually, ne
 CREATE = "/internal/v1/payments"
 PARTITIONS = 8  # payment-requests, topics.yaml
 RECOVERY_S = 90.0
+HANGING = 4  # creates that hang until the worker dies
 
 TP = tuple[str, int]
 
@@ -36,11 +37,14 @@ def kill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
         Path(tmp_path_factory.mktemp("payments-kill-in-flight")),
         env={
             "PAYMENT_ACCEPTANCE_TIMEOUT": "120",
-            "PAYMENTS_SERVICE_TIMEOUT": "10",
+            "PAYMENTS_SERVICE_TIMEOUT": "25",
+            "SANDBOX_FAULT_TIMEOUT_SECONDS": "60",
             "PAYMENT_HOLD_TIMEOUT": "5",
             "SANDBOX_FAULT_SLOW_SECONDS": "3",
-            # Work waiting for a pooled connection is in flight too: let it wait.
+            # Work waiting for a pooled connection is in flight too: let it wait, and
+            # leave connections for the others while the hanging creates hold theirs.
             "DATABASE_ACQUIRE_TIMEOUT_S": "30",
+            "DATABASE_POOL_SIZE": "40",
         },
     )
     try:
@@ -51,7 +55,8 @@ def kill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
 
 @pytest.fixture
 async def payments(kill_stack: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=60) as client:
+    limits = httpx.Limits(max_connections=400)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         yield Payments(kill_stack, client)
         await client.delete(f"{kill_stack.sandbox_url}/_sandbox/faults")
 
@@ -76,11 +81,32 @@ async def test_a_worker_killed_with_commands_in_flight_loses_and_doubles_none(
         what="the first wave committed",
     )
 
-    # The second wave is taken and is still at the payments service when the worker dies.
-    second = [new_transaction_id() for _ in range(120)]
+    # The second wave: its first creates hang, the others take 3 s, so later messages
+    # finish while earlier ones of their partition do not (acks out of offset order).
+    await payments.http.delete(f"{stack.sandbox_url}/_sandbox/faults")
+    await payments.fault(CREATE, "timeout", times=HANGING)
+    await payments.fault(CREATE, "slow", times=None)
+    second = [new_transaction_id() for _ in range(200)]
     calls = [asyncio.create_task(_authorize(payments, driver, tx)) for tx in second]
     await eventually(
         lambda: _in_flight_at_least(stack, 100), timeout=20, what="100 commands in flight"
+    )
+    # (The first wave's slot topic may be emptied later on: its offsets were read.)
+    offsets |= await _offsets_of(stack, set(second))
+
+    async def finished_work_committed_and_more_in_flight() -> bool:
+        approved = [tx for tx, s in (await _statuses(stack, second)).items() if s == "approved"]
+        committed = await _committed(stack)
+        return (
+            len(approved) >= 30
+            and any(offsets[tx][1] < committed.get(offsets[tx][0], -1) for tx in approved)
+            and await _in_flight_at_least(stack, 100)
+        )
+
+    await eventually(
+        finished_work_committed_and_more_in_flight,
+        timeout=30,
+        what="finished commands committed past, 100 more in flight",
     )
     stack.kill_worker("worker-1")
     finished_at_kill = await _statuses(stack, second)
@@ -88,8 +114,6 @@ async def test_a_worker_killed_with_commands_in_flight_loses_and_doubles_none(
     await payments.http.delete(f"{stack.sandbox_url}/_sandbox/faults")
 
     # Nothing unfinished lies below a committed offset.
-    # (The first wave's slot topic may have been emptied by now: its offsets were read.)
-    offsets |= await _offsets_of(stack, set(second))
     unfinished = [tx for tx in second if finished_at_kill.get(tx) != "approved"]
     assert len(unfinished) >= 50, finished_at_kill  # the kill did catch work in flight
     passed = [
