@@ -22,8 +22,10 @@ from messaging.rotation import TopicRotation
 from observability.peer_journal import PeerJournalWriter
 from processors import kafka_transport
 from processors.change_cause import apply_change_cause
-from processors.delivery import Delivery, Incoming
+from processors.database_pool import open_pool
+from processors.delivery import Delivery, Handler, Incoming
 from processors.http_client import build_http_client, build_session
+from processors.keyed_concurrency import KeyedConcurrency
 from processors.settings import WorkerSettings, parse_settings
 
 log = structlog.get_logger(__name__)
@@ -31,15 +33,6 @@ log = structlog.get_logger(__name__)
 APP_ID = PROCESSORS_GROUP
 
 Hook = Callable[["Resources"], Awaitable[None]]
-
-
-async def keep_session(connection: asyncpg.Connection) -> None:
-    """The pool's reset hook: nothing to do.
-
-    asyncpg takes `reset=None` to mean its default reset query (advisory unlocks,
-    CLOSE ALL, UNLISTEN, RESET ALL: a round trip per release); with a hook it only
-    rolls back a transaction left open, then calls the hook.
-    """
 
 
 class Resources:
@@ -91,16 +84,8 @@ class Resources:
         return self._delivery
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(
-            self.settings.database_url,
-            min_size=1,
-            max_size=self.settings.database_pool_size,
-            command_timeout=5,
-            # Handlers hold a connection for a whole unit of work and leave no
-            # session state behind; the per-release reset query is pure cost.
-            reset=keep_session,
-            setup=apply_change_cause,  # payment_history's cause
-        )
+        # payment_history's cause is set on each connection it hands out.
+        self._pool = await open_pool(self.settings, setup=apply_change_cause)
         self._journal = PeerJournalWriter(self._pool)
         self._journal.start()
         self._http = build_http_client()
@@ -127,12 +112,21 @@ class Resources:
 
 class ProcessorApp(faust.App):
     resources: Resources
+    # Every agent's messages go through it; the consumer asks it where to commit
+    # (`commit_points`, see processors/kafka_transport.py).
+    in_flight: KeyedConcurrency
+
+    @property
+    def commit_points(self) -> KeyedConcurrency:
+        return self.in_flight
 
     async def on_start(self) -> None:
         await self.resources.open()
         await super().on_start()
 
     async def on_stop(self) -> None:
+        # Before the consumer's last commit and while the producer can still reply.
+        await self.in_flight.close(self.resources.settings.worker_shutdown_grace_s)
         await super().on_stop()
         await self.resources.close()
 
@@ -165,6 +159,16 @@ def create_app(settings: WorkerSettings) -> ProcessorApp:
         broker_client_id=settings.worker_id,
     )
     app.resources = Resources(settings, app)
+    app.in_flight = KeyedConcurrency(
+        settings.worker_max_in_flight, settings.worker_max_in_flight_per_partition
+    )
+
+    def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = args[0]
+        app.in_flight.forget(revoked)
+
+    app.on_partitions_revoked.connect(forget_revoked)
+
     return app
 
 
@@ -179,6 +183,38 @@ def incoming_from_event(event: Any) -> Incoming:
         value=message.value if message.value is not None else b"",
         headers=list(header_items(message.headers)),
     )
+
+
+async def consume(app: ProcessorApp, stream: Any, handler: Handler) -> None:
+    """An agent's loop: each message through `Delivery`, concurrently by key.
+
+    The stream does not ack by itself; a message is acked when its work has ended, and
+    the commit goes no further than the lowest message not finished.
+    """
+    async for event in stream.noack().events():
+        message = event.message
+        await app.in_flight.submit(
+            message.tp,
+            message.offset,
+            message.key,
+            _delivered(app, event, handler),
+            on_finished=event.ack,
+            # A message taken before a rebalance is left to the partition's next owner.
+            still_ours=_same_generation(app, message.generation_id),
+        )
+
+
+def _delivered(app: ProcessorApp, event: Any, handler: Handler) -> Callable[[], Awaitable[None]]:
+    incoming = incoming_from_event(event)
+
+    async def run() -> None:
+        await app.resources.delivery.handle(incoming, handler)
+
+    return run
+
+
+def _same_generation(app: ProcessorApp, generation_id: int) -> Callable[[], bool]:
+    return lambda: bool(generation_id == app.consumer_generation_id)
 
 
 settings = parse_settings(WorkerSettings, "worker")

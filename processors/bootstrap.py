@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from faust import Worker
 
+from messaging.topics import PAYMENT_REQUESTS
 from observability.logs import configure_logging
 from processors import app as processor_app
 from processors.adapters.client_notify import HttpDriverNotifier
@@ -35,6 +36,7 @@ from processors.meters.service import FinishRide, MeterPorts, RideEvents
 from processors.meters.settings import MeterSettings
 from processors.payments import agents as payment_agents
 from processors.payments.ports import PaymentPorts
+from processors.payments.redaction import redact_command
 from processors.payments.repository import PostgresPaymentRepository
 from processors.payments.settings import PaymentSettings
 from processors.payments.use_cases import build_payment_use_cases
@@ -113,6 +115,7 @@ def wire(
     """Build the use cases when the worker's resources open, and start the status poll."""
 
     async def install(resources: Resources) -> None:
+        resources.delivery.redact_dead_letters(PAYMENT_REQUESTS, redact_command)
         use_cases = build_use_cases(resources, settings)
         wiring.install(customize(use_cases) if customize is not None else use_cases)
 

@@ -5,7 +5,11 @@ result, or an error envelope. The reply names the topic and key of the request
 it answers (the ingress checks them), and goes only to a reply topic
 (`replies.<instance>`): any other `reply-to` gets no reply (logged and counted).
 A message that cannot be parsed or handled goes to the dead-letter topic with the
-reason and its original headers, and the partition moves on.
+reason and its original headers, and the partition moves on. A database that is
+away is answered `unavailable` (the caller retries); a message without a reply
+address is dead-lettered then, to be replayed. Several messages of a partition
+are handled at once (processors/keyed_concurrency.py): nothing here depends on
+the order in which they end.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pydantic import ValidationError
 from messaging import headers as h
 from messaging.topics import DEAD_LETTERS, REPLY_TOPIC_PREFIX, base_topic
 from observability.logs import correlation
+from processors.database_errors import DatabaseFailure, classify
 from schemas.envelope import Reply
 
 log = structlog.get_logger(__name__)
@@ -88,11 +93,28 @@ class UnhandledMessage(Exception):
 
 
 Handler = Callable[[Incoming], Awaitable[Reply | None]]
+# A message's value as its dead letter may carry it (without secrets such as a QR code).
+Redaction = Callable[[bytes], bytes]
+UNREADABLE_REDACTED = b'{"redacted": "the value could not be read, so none of it is kept"}'
 
 
 class Delivery:
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
+        self._redactions: dict[str, Redaction] = {}
+
+    def redact_dead_letters(self, topic: str, redaction: Redaction) -> None:
+        """Dead letters from `topic` (each of its slot topics too) carry `redaction(value)`."""
+        self._redactions[topic] = redaction
+
+    def _dead_letter_value(self, message: Incoming, *, redact: bool) -> bytes:
+        redaction = self._redactions.get(base_topic(message.topic))
+        if redaction is None or not redact:
+            return message.value
+        try:
+            return redaction(message.value)
+        except Exception:
+            return UNREADABLE_REDACTED
 
     async def reply(
         self,
@@ -123,7 +145,14 @@ class Delivery:
         )
         REPLIES_SENT.labels("result" if reply.ok else "error").inc()
 
-    async def dead_letter(self, message: Incoming, reason: str) -> None:
+    async def dead_letter(self, message: Incoming, reason: str, *, redact: bool = True) -> None:
+        """Send `message` to the dead letters; `redact=False` keeps its secrets whole.
+
+        Input that was refused can never succeed, so its secrets (a QR code) are dropped.
+        A message that failed for a reason that may pass (a bug fixed since, a database
+        that was away) is kept whole for `ops dlq redrive`: the topic keeps it briefly and
+        the operator tools mask it on display.
+        """
         extra = {
             h.DLQ_REASON: reason[:1000],
             h.DLQ_TOPIC: message.topic,
@@ -132,7 +161,12 @@ class Delivery:
         }
         headers = [(k, v) for k, v in message.headers if not k.startswith("dlq-")]
         await self._producer.send_and_wait(
-            DEAD_LETTERS, message.key, message.value, None, None, headers + h.encode(extra)
+            DEAD_LETTERS,
+            message.key,
+            self._dead_letter_value(message, redact=redact),
+            None,
+            None,
+            headers + h.encode(extra),
         )
         DEAD_LETTERED.labels(base_topic(message.topic), reason.split(":", 1)[0]).inc()
         log.warning(
@@ -158,15 +192,42 @@ class Delivery:
                 await self._reject(message, exc.code, exc.message)
                 return
             except Exception as exc:
+                failure = classify(exc)
+                if failure is DatabaseFailure.UNAVAILABLE:
+                    await self._database_unavailable(message, exc)
+                    return
+                if failure is DatabaseFailure.BAD_INPUT:
+                    detail = f"the database refused it: {type(exc).__name__}"
+                    await self._reject(message, "invalid_message", detail)
+                    return
                 log.exception("handler_failed", topic=message.topic, offset=message.offset)
-                await self._reject(message, "handler_error", f"{type(exc).__name__}: {exc}")
+                await self._reject(
+                    message, "handler_error", f"{type(exc).__name__}: {exc}", redact=False
+                )
                 return
             if reply is not None:
                 await self._reply_to_sender(message, reply)
 
-    async def _reject(self, message: Incoming, code: str, detail: str) -> None:
+    async def _database_unavailable(self, message: Incoming, exc: Exception) -> None:
+        log.warning(
+            "database_unavailable", topic=message.topic, offset=message.offset, error=repr(exc)
+        )
+        if message.reply_to is None or message.correlation_id is None:
+            # Nobody to tell to retry: keep the message where it can be replayed.
+            try:
+                await self.dead_letter(message, f"unavailable: {type(exc).__name__}", redact=False)
+            except Exception:
+                log.exception("dead_letter_failed", topic=message.topic, offset=message.offset)
+            return
+        await self._reply_to_sender(
+            message, Reply.failure("unavailable", "The database is unavailable; retry later.")
+        )
+
+    async def _reject(
+        self, message: Incoming, code: str, detail: str, *, redact: bool = True
+    ) -> None:
         try:
-            await self.dead_letter(message, f"{code}: {detail}")
+            await self.dead_letter(message, f"{code}: {detail}", redact=redact)
         except Exception:
             log.exception("dead_letter_failed", topic=message.topic, offset=message.offset)
         await self._reply_to_sender(

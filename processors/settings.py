@@ -54,7 +54,14 @@ class WorkerSettings(KafkaSettings):
     worker_web_port: int = 6066
     database_url: str = DEV_DATABASE_URL
     database_pool_size: int = Field(default=10, ge=1, le=100)
-    # How long a unit of work waits for a pooled connection before it is answered
-    # 503 `unavailable` (within the contract's 2 s for an exhausted pool).
-    database_acquire_timeout_s: float = Field(default=1.0, gt=0, le=10)
+    # Past these a request is answered 503 `unavailable` instead of waiting (contract: 2 s).
+    database_acquire_timeout_s: float = Field(default=1.0, gt=0, le=30)
+    database_lock_timeout_ms: int = Field(default=500, ge=1, le=60_000)
+    # Work in flight (processors/keyed_concurrency.py): messages taken and not finished.
+    # Per partition: enough for the peers' latency times the partition's share of the load;
+    # per worker: bounds memory, pool waits and what a kill makes the next owner redo.
+    worker_max_in_flight_per_partition: int = Field(default=16, ge=1, le=1000)
+    worker_max_in_flight: int = Field(default=128, ge=1, le=10_000)
+    # On SIGTERM, how long work in flight may take to finish before it is left to be redone.
+    worker_shutdown_grace_s: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "INFO"

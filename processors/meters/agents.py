@@ -1,9 +1,10 @@
 """Faust agents of the meters capability (topic -> service).
 
 `ride-events` starts and cancels meter rides; `meter-requests` carries the Pro
-app's finish, answered on the reply topic. Both keyed by order_id, one actor
-per partition, so one order's events are handled in order. The use cases come
-from `processors.wiring` (built by `processors.bootstrap`).
+app's finish, answered on the reply topic. Both keyed by order_id and consumed
+concurrently by key (processors/keyed_concurrency.py): one order's events in order,
+other orders at the same time, so a hanging Monitex call holds up only its own order.
+The use cases come from `processors.wiring` (built by `processors.bootstrap`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
 from observability.peer_journal import journal_subject
-from processors.app import app, incoming_from_event, source_topic
+from processors.app import app, consume, source_topic
 from processors.delivery import Incoming
 from processors.meters.errors import FinishRefused
 from processors.wiring import wiring
@@ -41,11 +42,9 @@ async def handle_finish_ride(message: Incoming) -> Reply:
 
 @app.agent(ride_events_topic, isolated_partitions=True)
 async def ride_events(stream: Any) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_ride_event)
+    await consume(app, stream, handle_ride_event)
 
 
 @app.agent(meter_requests_topic, isolated_partitions=True)
 async def meter_requests(stream: Any) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), handle_finish_ride)
+    await consume(app, stream, handle_finish_ride)

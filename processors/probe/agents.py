@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from messaging.topics import PROBE_REQUESTS
-from processors.app import app, incoming_from_event, source_topic
+from processors.app import app, consume, source_topic
 from processors.delivery import Incoming
 from schemas.envelope import Reply
 from schemas.probe import ProbeRequest, ProbeResult
@@ -22,5 +22,4 @@ async def answer_probe(message: Incoming) -> Reply:
 
 @app.agent(probe_requests, isolated_partitions=True)
 async def probe(stream: Any) -> None:
-    async for event in stream.events():
-        await app.resources.delivery.handle(incoming_from_event(event), answer_probe)
+    await consume(app, stream, answer_probe)

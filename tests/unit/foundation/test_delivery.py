@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
+import pytest
+from asyncpg import exceptions as pg
+
 from messaging import headers as h
-from messaging.topics import DEAD_LETTERS, PROBE_REQUESTS
+from messaging.topics import DEAD_LETTERS, PAYMENT_REQUESTS, PROBE_REQUESTS
 from processors.delivery import Delivery, Incoming, UnhandledMessage
+from processors.payments.redaction import redact_command
 from schemas.envelope import Reply
 from schemas.probe import ProbeRequest
 
@@ -87,3 +94,97 @@ async def test_a_reply_to_an_undeclared_topic_is_not_sent() -> None:
         _message(b'{"sent_at": "2026-11-22T10:00:00Z"}', reply_to="elsewhere"), _echo
     )
     assert producer.sent == []
+
+
+DATABASE_AWAY = [
+    ConnectionRefusedError("connection refused"),
+    TimeoutError(),  # pool acquire timeout, command timeout
+    pg.CannotConnectNowError("the database system is starting up"),  # 57P03
+    pg.AdminShutdownError("terminating connection due to administrator command"),  # 57P01
+    pg.TooManyConnectionsError("sorry, too many clients already"),
+    pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    pg.LockNotAvailableError("canceling statement due to lock timeout"),
+    pg.InterfaceError("pool is closing"),
+]
+
+
+def _failing(exc: Exception) -> Callable[[Incoming], Awaitable[Reply]]:
+    async def handler(_: Incoming) -> Reply:
+        raise exc
+
+    return handler
+
+
+@pytest.mark.parametrize("exc", DATABASE_AWAY, ids=lambda e: type(e).__name__)
+async def test_a_database_that_is_away_is_answered_unavailable_not_dead_lettered(
+    exc: Exception,
+) -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b"{}"), _failing(exc))
+    [reply] = producer.sent
+    error = Reply.model_validate_json(reply["value"]).error
+    assert reply["topic"] == "replies.test"
+    assert error is not None and error.code == "unavailable"
+
+
+async def test_an_event_met_by_a_database_that_is_away_is_dead_lettered_for_replay() -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(
+        _message(b"{}", reply_to=None), _failing(pg.CannotConnectNowError("starting up"))
+    )
+    [dead] = producer.sent
+    assert dead["topic"] == DEAD_LETTERS
+    assert dead["headers"][h.DLQ_REASON] == b"unavailable: CannotConnectNowError"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pg.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"),
+        pg.StringDataRightTruncationError("value too long for type character varying(128)"),
+        pg.NumericValueOutOfRangeError("numeric field overflow"),
+        pg._base.DataError("invalid input for query argument $1: 10**30 (out of range)"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+async def test_input_the_database_refuses_is_dead_lettered_and_answered_as_invalid(
+    exc: Exception,
+) -> None:
+    producer = RecordingProducer()
+    await Delivery(producer).handle(_message(b"{}"), _failing(exc))
+    dead, reply = producer.sent
+    assert dead["topic"] == DEAD_LETTERS
+    assert dead["headers"][h.DLQ_REASON].startswith(b"invalid_message: the database refused")
+    error = Reply.model_validate_json(reply["value"]).error
+    assert error is not None and error.code == "invalid_message"
+
+
+async def test_a_dead_letter_of_a_redacted_topic_keeps_no_qr_code() -> None:
+    producer = RecordingProducer()
+    delivery = Delivery(producer)
+    delivery.redact_dead_letters(PAYMENT_REQUESTS, redact_command)
+    command = {"kind": "authorize", "qr_code": "pays-from-the-driver", "amount": 1}
+    message = Incoming(
+        f"{PAYMENT_REQUESTS}.r1", 0, 7, b"k", json.dumps(command).encode(), h.encode({})
+    )
+
+    await delivery.handle(message, _failing(pg.CharacterNotInRepertoireError("0x00")))
+
+    [dead] = producer.sent
+    assert json.loads(dead["value"]) == {**command, "qr_code": "[redacted]"}
+    await delivery.handle(replace(message, value=b"not json pays-from-the-driver"), _echo)
+    assert b"pays-from" not in producer.sent[-1]["value"]
+
+
+async def test_a_command_that_failed_for_a_passing_reason_is_kept_whole_for_a_redrive() -> None:
+    producer = RecordingProducer()
+    delivery = Delivery(producer)
+    delivery.redact_dead_letters(PAYMENT_REQUESTS, redact_command)
+    command = {"kind": "authorize", "qr_code": "pays-from-the-driver", "amount": 1}
+    message = Incoming(PAYMENT_REQUESTS, 0, 8, b"k", json.dumps(command).encode(), h.encode({}))
+
+    await delivery.handle(message, _failing(RuntimeError("a bug fixed since")))
+
+    [dead] = producer.sent
+    assert dead["headers"][h.DLQ_REASON].startswith(b"handler_error")
+    assert json.loads(dead["value"]) == command
