@@ -86,7 +86,10 @@ async def test_a_worker_killed_with_commands_in_flight_loses_and_doubles_none(
     await payments.http.delete(f"{stack.sandbox_url}/_sandbox/faults")
     await payments.fault(CREATE, "timeout", times=HANGING)
     await payments.fault(CREATE, "slow", times=None)
-    second = [new_transaction_id() for _ in range(200)]
+    # Creates no longer hold a database connection, so a whole bound's worth (128) of
+    # them end together: a wave of several bounds keeps 100+ in flight while the
+    # finished ones are committed past.
+    second = [new_transaction_id() for _ in range(400)]
     calls = [asyncio.create_task(_authorize(payments, driver, tx)) for tx in second]
     await eventually(
         lambda: _in_flight_at_least(stack, 100), timeout=20, what="100 commands in flight"
