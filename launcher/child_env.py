@@ -1,0 +1,60 @@
+"""Each child's environment: the caller's, the local run's defaults, where things are."""
+
+from __future__ import annotations
+
+import os
+
+from launcher.config import StackConfig
+from launcher.logs import Log
+from messaging.rotation import ROTATION_ENV, TopicRotation
+
+# Defaults of the local run, given to the children when the environment lacks them.
+ENV_DEFAULTS = {
+    "PARTNER_KEYS": "mobi=dev-mobi-key",
+    "METERS_ROLLOUT": "all",
+    "MONITEX_API_KEY": "dev-monitex-key",
+}
+# Each peer's base URL defaults to the sandbox's prefix for it.
+PEER_URL_PREFIXES = {
+    "PAYMENTS_SERVICE_URL": "/contractor-merch-payments",
+    "MONITEX_URL": "/monitex",
+    "ORDER_CORE_URL": "/order-core",
+    "FLEET_VEHICLES_URL": "/fleet-vehicles",
+    "DRIVER_PROFILES_URL": "/driver-profiles",
+    "PERSONAL_URL": "/personal",
+    "DRIVER_ORDERS_BUILDER_URL": "/driver-orders-builder",
+    "CLIENT_NOTIFY_URL": "/client-notify",
+}
+
+
+def child_env(
+    config: StackConfig,
+    log: Log,
+    *,
+    bootstrap_servers: str,
+    database_url: str,
+    sandbox_url: str,
+    rotation: TopicRotation,
+) -> dict[str, str]:
+    """base_env (default: os.environ) + extra_env, then the defaults each missing variable takes."""
+    env = dict(os.environ if config.base_env is None else config.base_env)
+    env.update(config.extra_env)
+    for key, value in ENV_DEFAULTS.items():
+        if not env.get(key):
+            env[key] = value
+            log.info(f"{key} not set: using {value}", variable=key, value=value)
+    peers = {
+        key: sandbox_url + prefix for key, prefix in PEER_URL_PREFIXES.items() if not env.get(key)
+    }
+    if peers:
+        env.update(peers)
+        log.info(
+            f"peer URLs not set: using the sandbox at {sandbox_url}",
+            variables=sorted(peers),
+        )
+    env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
+    env["DATABASE_URL"] = database_url
+    env[ROTATION_ENV] = str(rotation.period_s)
+    env.setdefault("LOG_LEVEL", "INFO")
+    env["PYTHONUNBUFFERED"] = "1"  # lines reach the launcher as they are written
+    return env
