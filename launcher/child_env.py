@@ -35,6 +35,8 @@ def child_env(
     database_url: str,
     sandbox_url: str,
     rotation: TopicRotation,
+    broker: str,
+    fetch_wait_ms: int,
 ) -> dict[str, str]:
     """base_env (default: os.environ) + extra_env, then the defaults each missing variable takes."""
     env = dict(os.environ if config.base_env is None else config.base_env)
@@ -55,6 +57,12 @@ def child_env(
     env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
     env["DATABASE_URL"] = database_url
     env[ROTATION_ENV] = str(rotation.period_s)
+    # Which broker the clients talk to: Tansu has no idempotent producer and no static
+    # group membership (processors/app.py, ingress/kafka_gateway.py choose by it).
+    env["BROKER"] = broker
+    env["KAFKA_REPLICATION_FACTOR"] = str(config.replication_factor)
+    if not env.get("KAFKA_FETCH_MAX_WAIT_MS"):
+        env["KAFKA_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
     env.setdefault("LOG_LEVEL", "INFO")
     env["PYTHONUNBUFFERED"] = "1"  # lines reach the launcher as they are written
     return env

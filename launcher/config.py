@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from launcher.broker_choice import choose_broker
 from launcher.migrate import MIGRATIONS_DIR
 from launcher.ports import free_port
 
@@ -29,6 +30,13 @@ class StackConfig:
     run_dir: Path = DEFAULT_RUN_DIR
     host: str = "127.0.0.1"
     broker_port: int = 9092
+    # The embedded broker: "kafka" (Apache Kafka, KRaft) or "tansu" (launcher/broker_choice.py).
+    broker: str = "tansu"
+    broker_reason: str = "the default of StackConfig"  # said at start
+    controller_port: int = 9093  # Kafka's KRaft controller listener
+    # Of every topic the launcher creates; on the local single node both are 1.
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
     postgres_port: int = 54329
     database: str = "taxi"
     ingress_ports: list[int] = field(default_factory=lambda: [8080])
@@ -79,7 +87,8 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
-        """The `make run` configuration: KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, WORKERS."""
+        """The `make run` configuration: BROKER, KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, WORKERS,
+        KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS."""
         raw_workers = environ.get("WORKERS", "1")
         try:
             workers = int(raw_workers)
@@ -87,9 +96,19 @@ class StackConfig:
             workers = 0
         if workers < 1:
             raise ValueError(f"WORKERS must be a positive integer, got {raw_workers!r}")
+        external_bootstrap_servers = environ.get("KAFKA_BOOTSTRAP_SERVERS") or None
+        if external_bootstrap_servers:
+            broker, reason = "kafka", "KAFKA_BOOTSTRAP_SERVERS is set"
+        else:
+            choice = choose_broker(environ)
+            broker, reason = choice.name, choice.reason
         return cls(
             workers=workers,
-            external_bootstrap_servers=environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            broker=broker,
+            broker_reason=reason,
+            replication_factor=_positive(environ, "KAFKA_REPLICATION_FACTOR"),
+            min_insync_replicas=_positive(environ, "KAFKA_MIN_INSYNC_REPLICAS"),
+            external_bootstrap_servers=external_bootstrap_servers,
             external_database_url=environ.get("DATABASE_URL") or None,
             base_env=dict(environ),
         )
@@ -102,6 +121,8 @@ class StackConfig:
         config = cls(
             run_dir=run_dir,
             broker_port=free_port(),
+            controller_port=free_port(),
+            broker_reason="chosen by the test",
             postgres_port=free_port(),
             ingress_ports=[free_port() for _ in range(ingresses)],
             sandbox_port=free_port(),
@@ -109,3 +130,10 @@ class StackConfig:
             worker_web_ports=[free_port() for _ in range(workers)],
         )
         return replace(config, **overrides)
+
+
+def _positive(environ: Mapping[str, str], name: str) -> int:
+    raw = environ.get(name) or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return int(raw)

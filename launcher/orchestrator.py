@@ -10,7 +10,7 @@ import asyncio
 import time
 from typing import Any
 
-from launcher.broker import EmbeddedBroker
+from launcher.broker_choice import FETCH_WAIT_MS, build_engine
 from launcher.child_env import child_env
 from launcher.config import StackConfig
 from launcher.health import HealthCheck, http_check, port_check, wait_until_healthy
@@ -37,7 +37,17 @@ class Stack:
         self.sink = OutputSink(config.output)
         self.log = Log(self.sink)
         self.broker = (
-            EmbeddedBroker(config.host, config.broker_port) if config.embedded_broker else None
+            build_engine(
+                config.broker,
+                host=config.host,
+                port=config.broker_port,
+                controller_port=config.controller_port,
+                run_dir=config.run_dir,
+                log=self.log,
+                min_insync_replicas=config.min_insync_replicas,
+            )
+            if config.embedded_broker
+            else None
         )
         self.postgres = (
             EmbeddedPostgres(
@@ -53,7 +63,8 @@ class Stack:
         self._recovery_lock = asyncio.Lock()
         self._recoveries: set[asyncio.Task[Any]] = set()
         self._stopped = False
-        self.rotation = TopicRotation(config.topic_rotation_s if self.broker is not None else 0.0)
+        rotates = self.broker is not None and self.broker.rotates
+        self.rotation = TopicRotation(config.topic_rotation_s if rotates else 0.0)
         self.janitor = TopicJanitor(
             self.bootstrap_servers,
             self.rotation,
@@ -223,6 +234,8 @@ class Stack:
         ports: dict[str, int] = {}
         if self.broker is not None:
             ports["broker"] = config.broker_port
+            if self.broker.name == "kafka":
+                ports["broker controller"] = config.controller_port
         if self.postgres is not None:
             ports["postgres"] = config.postgres_port
         if config.start_ingress:
@@ -243,6 +256,8 @@ class Stack:
             database_url=self.database_url,
             sandbox_url=self.sandbox_url,
             rotation=self.rotation,
+            broker=self.broker.name if self.broker is not None else "kafka",
+            fetch_wait_ms=FETCH_WAIT_MS[self.broker.name if self.broker is not None else "kafka"],
         )
 
     async def _start_child(self, spec: ChildSpec, **hooks: Any) -> ChildProcess:
@@ -263,9 +278,15 @@ class Stack:
                 bootstrap_servers=self.bootstrap_servers,
             )
             return
+        self.log.info(
+            f"broker: {self.broker.name} ({self.config.broker_reason})", broker=self.broker.name
+        )
+        await self.broker.prepare()
         await self._start_child(self.broker.child_spec(), after_respawn=self._broker_respawned)
-        await wait_for_port(self.broker.port, self.broker.host, within=30)
-        self.log.info("broker ready", bootstrap_servers=self.bootstrap_servers)
+        await wait_for_port(self.broker.port, self.broker.host, within=60)
+        self.log.info(
+            "broker ready", broker=self.broker.name, bootstrap_servers=self.bootstrap_servers
+        )
 
     async def _start_postgres(self) -> None:
         if self.postgres is None:
@@ -285,16 +306,26 @@ class Stack:
         topics = system_topics(
             self.config.ingress_instances if self.config.start_ingress else [], self.rotation
         )
-        created = await ensure_topics(self.bootstrap_servers, topics, within=30)
+        created = await ensure_topics(
+            self.bootstrap_servers,
+            topics,
+            within=60,
+            replication_factor=self.config.replication_factor,
+            min_insync_replicas=self.config.min_insync_replicas,
+        )
         self.log.info("topics ready", topics=[t.name for t in topics], created=created)
 
     async def _broker_respawned(self, broker: ChildProcess) -> None:
-        """The embedded broker came back empty: topics, then every Kafka client, again."""
+        """The embedded broker came back: Tansu empty (topics, then every Kafka client, again);
+        Kafka with its data, so its clients simply reconnect."""
         task = asyncio.current_task()
         assert task is not None
         self._recoveries.add(task)
         try:
             async with self._recovery_lock:
+                if self.broker is not None and self.broker.keeps_data:
+                    await self._broker_back_with_data(broker)
+                    return
                 began = time.monotonic()
                 self.log.warning(
                     "broker restarted with no topics, offsets or consumer groups: "
@@ -326,6 +357,18 @@ class Stack:
             self.log.error("broker recovery failed", error=repr(exc))
         finally:
             self._recoveries.discard(task)
+
+    async def _broker_back_with_data(self, broker: ChildProcess) -> None:
+        began = time.monotonic()
+        self.log.warning(
+            "broker restarted with its data on disk: clients reconnect by themselves",
+            pid=broker.pid,
+        )
+        await wait_for_port(self.config.broker_port, self.config.host, within=60)
+        if self.config.create_topics:
+            await self._create_topics()
+        self.broker_recoveries += 1
+        self.log.info("broker recovered", took_s=round(time.monotonic() - began, 2), restarted=[])
 
     def _where(self) -> dict[str, object]:
         where: dict[str, object] = {

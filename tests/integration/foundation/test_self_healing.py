@@ -19,11 +19,13 @@ from tests.integration.conftest import RunningStack, probe, start_stack, wait_fo
 
 @pytest.fixture(scope="module")
 def fragile_stack(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, broker: str
 ) -> Iterator[RunningStack]:
     if request.config.getoption("--containers"):
         pytest.skip("breaks the embedded broker on purpose; not run against containers")
-    running = start_stack(Path(tmp_path_factory.mktemp("fragile")), workers=1)
+    running = start_stack(
+        Path(tmp_path_factory.mktemp(f"fragile-{broker}")), workers=1, broker=broker
+    )
     try:
         yield running
     finally:
