@@ -35,6 +35,15 @@ JVM_OPTIONS = (
 STORAGE_FORMAT_TIMEOUT_S = 120.0
 
 
+def new_cluster_id() -> str:
+    """A random Kafka Uuid in its base64 form, never starting with "-": the format tool's
+    argument parser would take such an id for an option (as Kafka's own generator avoids)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaBroker:
     """One Kafka node on `host:port` (controller on `controller_port`), data in `run_dir/kafka`."""
 
@@ -107,7 +116,7 @@ class KafkaBroker:
         return {key: value for key, value in os.environ.items() if key not in skip}
 
     async def _format_storage(self) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         command = [
             *self._java(),
             "kafka.tools.StorageTool",

@@ -7,11 +7,15 @@ import socket
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messaging.broker_features import BrokerName
+
 
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Which broker that is (messaging/broker_features.py); the launcher sets it.
+    broker: BrokerName = "kafka"
     # Tansu holds every fetch for its full wait, so this is the floor of each hop's latency.
     kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # A killed worker's partitions move once its session times out.

@@ -10,6 +10,7 @@ import pytest
 
 from launcher.broker_choice import BrokerChoiceError, choose_broker
 from launcher.config import StackConfig
+from launcher.kafka_broker import new_cluster_id
 from launcher.kafka_jars import KAFKA_VERSION, POM, find_jdk
 
 HAS_JDK = (jdk := find_jdk()) is not None and jdk.major >= 17
@@ -70,3 +71,8 @@ def test_the_pom_pins_the_version_the_launcher_runs() -> None:
 @pytest.mark.skipif(not HAS_JDK, reason="no JDK 17+ here")
 def test_this_machine_prefers_kafka() -> None:
     assert choose_broker(dict(os.environ, BROKER="")).name == "kafka"
+
+
+def test_a_cluster_id_never_looks_like_an_option() -> None:
+    ids = [new_cluster_id() for _ in range(2000)]  # ~1 in 64 random ids start with "-"
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
