@@ -79,8 +79,14 @@ def test_a_paused_broker_gives_quick_503s_and_service_returns_after(
     assert fragile_stack.local.broker_recoveries == 0  # nothing was restarted for a pause
 
 
-def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
-    fragile_stack: RunningStack,
+# On Kafka the restarted worker takes its partitions back at once (static membership):
+# the wait is the restart and Faust's start (~5 s here, more on a busy machine). On Tansu
+# the dead member's partitions also wait out its session timeout.
+WORKER_BACK_WITHIN_S = {"kafka": 15.0, "tansu": 30.0}
+
+
+def test_a_killed_worker_is_restarted_and_its_partitions_served_soon(
+    fragile_stack: RunningStack, broker: str
 ) -> None:
     url = fragile_stack.ingress_url
     wait_for(lambda: _serving(url), timeout=30, what="service before the kill")
@@ -94,10 +100,11 @@ def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
     )
     assert fragile_stack.local.restarts("worker-1") == restarts_before + 1
     # Probes spread over all partitions: every one of them must be served again.
+    within = WORKER_BACK_WITHIN_S[broker]
     wait_for(
-        lambda: all(_serving(url) for _ in range(16)), timeout=30, what="all partitions served"
+        lambda: all(_serving(url) for _ in range(16)), timeout=within, what="all partitions served"
     )
-    assert time.monotonic() - killed_at < 30
+    assert time.monotonic() - killed_at < within
 
 
 def test_a_dead_broker_is_brought_back_with_its_topics_and_service_resumes(
