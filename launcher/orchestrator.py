@@ -7,6 +7,7 @@ everything, in asyncio; launcher/stack.py's `LocalStack` drives it synchronously
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from launcher.migrate import apply_migrations, ensure_database
 from launcher.ports import check_ports_free, wait_for_port
 from launcher.postgres import EmbeddedPostgres, prepare_run_dir
 from launcher.rundir import PidRecord, RunLock
-from launcher.supervisor import ChildProcess, ChildSpec
+from launcher.supervisor import ChildProcess, ChildSpec, signal_group
 from launcher.topic_janitor import TopicJanitor
 from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.rotation import TopicRotation
@@ -63,6 +64,7 @@ class Stack:
         self._recovery_lock = asyncio.Lock()
         self._recoveries: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self._frozen = False  # Kafka clients SIGSTOPped while the embedded Tansu is away
         rotates = self.broker is not None and self.broker.rotates
         self.rotation = TopicRotation(config.topic_rotation_s if rotates else 0.0)
         self.janitor = TopicJanitor(
@@ -282,7 +284,11 @@ class Stack:
             f"broker: {self.broker.name} ({self.config.broker_reason})", broker=self.broker.name
         )
         await self.broker.prepare()
-        await self._start_child(self.broker.child_spec(), after_respawn=self._broker_respawned)
+        await self._start_child(
+            self.broker.child_spec(),
+            before_respawn=self._broker_died,
+            after_respawn=self._broker_respawned,
+        )
         await wait_for_port(self.broker.port, self.broker.host, within=60)
         self.log.info(
             "broker ready", broker=self.broker.name, bootstrap_servers=self.bootstrap_servers
@@ -315,6 +321,30 @@ class Stack:
         )
         self.log.info("topics ready", topics=[t.name for t in topics], created=created)
 
+    def _kafka_clients(self) -> list[ChildProcess]:
+        return [
+            child
+            for name, child in self.children.items()
+            if name.startswith(("ingress-", "worker-"))
+        ]
+
+    async def _broker_died(self, broker: ChildProcess) -> None:
+        """Tansu died with every record and offset: freeze its clients before a new one runs.
+
+        A client of the old broker that reached the new one would commit its old offsets
+        there (beyond the new log's end) or write before the topics are recreated. Frozen
+        now, they are killed and restarted once the topics exist (_broker_respawned).
+        """
+        if self.broker is None or self.broker.keeps_data:
+            return
+        frozen = []
+        for child in self._kafka_clients():
+            if child.pid is not None:
+                signal_group(child.pid, signal.SIGSTOP)
+                frozen.append(child.name)
+        self._frozen = True
+        self.log.warning("broker died: its clients are frozen until it is back", frozen=frozen)
+
     async def _broker_respawned(self, broker: ChildProcess) -> None:
         """The embedded broker came back: Tansu empty (topics, then every Kafka client, again);
         Kafka with its data, so its clients simply reconnect."""
@@ -336,14 +366,13 @@ class Stack:
                 if self.config.create_topics:
                     self.janitor.forget()
                     await self._create_topics()
-                clients = [
-                    child
-                    for name, child in self.children.items()
-                    if name.startswith(("ingress-", "worker-"))
-                ]
+                clients = self._kafka_clients()
                 grace = min(self.config.stop_grace, BROKER_RECOVERY_GRACE)
+                # Frozen clients are killed where they stand: let run, they would reach
+                # the new broker with the old one's offsets.
+                kill, self._frozen = self._frozen, False
                 await asyncio.gather(
-                    *(child.restart("the broker restarted", grace) for child in clients)
+                    *(child.restart("the broker restarted", grace, kill=kill) for child in clients)
                 )
                 self.broker_recoveries += 1
                 self.log.info(

@@ -16,8 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
+import structlog
+from aiokafka import TopicPartition as TP
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+log = structlog.get_logger(__name__)
 
 SCHEME = "fastkafka"
 fetch_max_wait_ms = 5
@@ -29,6 +33,47 @@ class FastFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = fetch_max_wait_ms
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        fixed: Mapping[TP, int] = await self.call_thread(
+            distrust_beyond_end, self._ensure_consumer(), committed
+        )
+        return fixed
+
+
+async def distrust_beyond_end(
+    consumer: aiokafka.AIOKafkaConsumer, committed: Mapping[TP, int]
+) -> Mapping[TP, int]:
+    """Committed offsets with those beyond their partition's end replaced by its beginning.
+
+    A commit beyond the end was made against another log: a broker that lost its data
+    (Tansu keeps none across a restart) and got the group's offsets from a client of the
+    old one. Faust skips every record below the committed offset, so trusting it would
+    silently drop the commands written since. Reading from the beginning instead is safe:
+    every handler is idempotent.
+    """
+    known = [tp for tp, offset in committed.items() if offset is not None and offset > 0]
+    if not known:
+        return committed
+    ends = await consumer.end_offsets(known)
+    beyond = [tp for tp in known if committed[tp] > ends[tp]]
+    if not beyond:
+        return committed
+    starts = await consumer.beginning_offsets(beyond)
+    fixed = dict(committed)
+    for tp in beyond:
+        log.warning(
+            "committed_offset_beyond_log_end",
+            topic=tp.topic,
+            partition=tp.partition,
+            committed=committed[tp],
+            log_end=ends[tp],
+            reading_from=starts[tp],
+        )
+        consumer.seek(tp, starts[tp])
+        fixed[tp] = starts[tp]
+    return fixed
 
 
 class FastFetchConsumer(faust_aiokafka.Consumer):
