@@ -7,11 +7,11 @@ everything, in asyncio; launcher/stack.py's `LocalStack` drives it synchronously
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from typing import Any
 
 from launcher.broker_choice import FETCH_WAIT_MS, build_engine
+from launcher.broker_recovery import BrokerRecovery
 from launcher.child_env import child_env
 from launcher.config import StackConfig
 from launcher.health import HealthCheck, http_check, port_check, wait_until_healthy
@@ -21,13 +21,12 @@ from launcher.migrate import apply_migrations, ensure_database
 from launcher.ports import check_ports_free, wait_for_port
 from launcher.postgres import EmbeddedPostgres, prepare_run_dir
 from launcher.rundir import PidRecord, RunLock
-from launcher.supervisor import ChildProcess, ChildSpec, signal_group
+from launcher.supervisor import ChildProcess, ChildSpec
 from launcher.topic_janitor import TopicJanitor
 from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.rotation import TopicRotation
 
 APPS_STOP_BUDGET = 10.0  # seconds for ingress + workers + sandbox; the rest of 15 s is infra
-BROKER_RECOVERY_GRACE = 5.0  # stop grace for Kafka clients restarted after a broker restart
 
 
 class Stack:
@@ -58,13 +57,9 @@ class Stack:
             else None
         )
         self.children: dict[str, ChildProcess] = {}
-        self.broker_recoveries = 0
         self._run_lock = RunLock(config.run_dir)
         self._pid_record = PidRecord(config.run_dir)
-        self._recovery_lock = asyncio.Lock()
-        self._recoveries: set[asyncio.Task[Any]] = set()
         self._stopped = False
-        self._frozen = False  # Kafka clients SIGSTOPped while the embedded Tansu is away
         rotates = self.broker is not None and self.broker.rotates
         self.rotation = TopicRotation(config.topic_rotation_s if rotates else 0.0)
         self.janitor = TopicJanitor(
@@ -75,6 +70,17 @@ class Stack:
             self.log,
         )
         self._janitor_task: asyncio.Task[None] | None = None
+        self.recovery = BrokerRecovery(
+            self.broker,
+            config,
+            self.log,
+            clients=lambda: [
+                child
+                for name, child in self.children.items()
+                if name.startswith(("ingress-", "worker-"))
+            ],
+            recreate_topics=self._recreate_topics,
+        )
 
     # Where things are
 
@@ -188,10 +194,9 @@ class Stack:
         began = time.monotonic()
         if self.children:
             self.log.info("stopping", processes=list(self.children))
-        for task in [*self._recoveries, *filter(None, [self._janitor_task])]:
-            task.cancel()
-        await asyncio.gather(*self._recoveries, return_exceptions=True)
+        await self.recovery.cancel()
         if self._janitor_task is not None:
+            self._janitor_task.cancel()
             await asyncio.gather(self._janitor_task, return_exceptions=True)
         deadline = began + APPS_STOP_BUDGET
         phases = [
@@ -286,8 +291,8 @@ class Stack:
         await self.broker.prepare()
         await self._start_child(
             self.broker.child_spec(),
-            before_respawn=self._broker_died,
-            after_respawn=self._broker_respawned,
+            before_respawn=self.recovery.broker_died,
+            after_respawn=self.recovery.broker_respawned,
         )
         await wait_for_port(self.broker.port, self.broker.host, within=60)
         self.log.info(
@@ -321,83 +326,14 @@ class Stack:
         )
         self.log.info("topics ready", topics=[t.name for t in topics], created=created)
 
-    def _kafka_clients(self) -> list[ChildProcess]:
-        return [
-            child
-            for name, child in self.children.items()
-            if name.startswith(("ingress-", "worker-"))
-        ]
-
-    async def _broker_died(self, broker: ChildProcess) -> None:
-        """Tansu died with every record and offset: freeze its clients before a new one runs.
-
-        A client of the old broker that reached the new one would commit its old offsets
-        there (beyond the new log's end) or write before the topics are recreated. Frozen
-        now, they are killed and restarted once the topics exist (_broker_respawned).
-        """
-        if self.broker is None or self.broker.keeps_data:
-            return
-        frozen = []
-        for child in self._kafka_clients():
-            if child.pid is not None:
-                signal_group(child.pid, signal.SIGSTOP)
-                frozen.append(child.name)
-        self._frozen = True
-        self.log.warning("broker died: its clients are frozen until it is back", frozen=frozen)
-
-    async def _broker_respawned(self, broker: ChildProcess) -> None:
-        """The embedded broker came back: Tansu empty (topics, then every Kafka client, again);
-        Kafka with its data, so its clients simply reconnect."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._recoveries.add(task)
-        try:
-            async with self._recovery_lock:
-                if self.broker is not None and self.broker.keeps_data:
-                    await self._broker_back_with_data(broker)
-                    return
-                began = time.monotonic()
-                self.log.warning(
-                    "broker restarted with no topics, offsets or consumer groups: "
-                    "recreating topics, restarting ingress and workers",
-                    pid=broker.pid,
-                )
-                await wait_for_port(self.config.broker_port, self.config.host, within=30)
-                if self.config.create_topics:
-                    self.janitor.forget()
-                    await self._create_topics()
-                clients = self._kafka_clients()
-                grace = min(self.config.stop_grace, BROKER_RECOVERY_GRACE)
-                # Frozen clients are killed where they stand: let run, they would reach
-                # the new broker with the old one's offsets.
-                kill, self._frozen = self._frozen, False
-                await asyncio.gather(
-                    *(child.restart("the broker restarted", grace, kill=kill) for child in clients)
-                )
-                self.broker_recoveries += 1
-                self.log.info(
-                    "broker recovered",
-                    took_s=round(time.monotonic() - began, 2),
-                    restarted=[child.name for child in clients],
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.log.error("broker recovery failed", error=repr(exc))
-        finally:
-            self._recoveries.discard(task)
-
-    async def _broker_back_with_data(self, broker: ChildProcess) -> None:
-        began = time.monotonic()
-        self.log.warning(
-            "broker restarted with its data on disk: clients reconnect by themselves",
-            pid=broker.pid,
-        )
-        await wait_for_port(self.config.broker_port, self.config.host, within=60)
+    async def _recreate_topics(self) -> None:
         if self.config.create_topics:
+            self.janitor.forget()
             await self._create_topics()
-        self.broker_recoveries += 1
-        self.log.info("broker recovered", took_s=round(time.monotonic() - began, 2), restarted=[])
+
+    @property
+    def broker_recoveries(self) -> int:
+        return self.recovery.recoveries
 
     def _where(self) -> dict[str, object]:
         where: dict[str, object] = {
