@@ -172,6 +172,10 @@ class KafkaBroker:
             # Topics come from topics.yaml (the launcher creates them); a typo must fail.
             "auto.create.topics.enable": "false",
             "group.initial.rebalance.delay.ms": "0",
+            # A restarted node waits for its previous registration to expire (9 s by default)
+            # before it serves again: kept short, a SIGKILLed broker is back in seconds.
+            "broker.session.timeout.ms": "3000",
+            "broker.heartbeat.interval.ms": "1000",
             # Few threads: two cores shared with the whole system.
             "num.network.threads": "2",
             "num.io.threads": "2",
