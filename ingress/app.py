@@ -33,6 +33,7 @@ from ingress.request_context import RequestContextMiddleware
 from ingress.routes import driver_meters, mobi, operations, ride_events
 from ingress.services import load_service_keys
 from ingress.settings import IngressSettings
+from messaging.broker_features import broker_features
 from messaging.rotation import TopicRotation
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,8 @@ def create_apps(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         send_timeout_s=settings.kafka_send_timeout_s,
         rotation=TopicRotation(settings.kafka_topic_rotation_s),
+        features=broker_features(settings.broker),
+        replication_factor=settings.kafka_replication_factor,
     )
     database = Database(settings.database_url, settings.database_timeout_s)
     in_flight = InFlight(settings.ingress_max_in_flight)

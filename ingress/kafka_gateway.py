@@ -25,8 +25,14 @@ from aiokafka.errors import TopicAlreadyExistsError
 from ingress.replies import PendingReplies
 from ingress.request_context import request_id_var
 from messaging import headers as h
+from messaging.broker_features import BrokerFeatures, broker_features
 from messaging.rotation import TopicRotation
-from messaging.topics import is_declared, reply_topic, reply_topic_partitions
+from messaging.topics import (
+    is_declared,
+    reply_topic,
+    reply_topic_config,
+    reply_topic_partitions,
+)
 from observability.logs import correlation_id_var
 from schemas.envelope import Reply
 
@@ -50,12 +56,16 @@ class KafkaGateway:
         fetch_max_wait_ms: int = 5,
         send_timeout_s: float = 1.5,
         rotation: TopicRotation | None = None,
+        features: BrokerFeatures | None = None,
+        replication_factor: int = 1,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._rotation = rotation or TopicRotation()
         self._reply_ring = self._rotation.ring(reply_topic(instance_id))
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._send_timeout_s = send_timeout_s
+        self._features = features or broker_features("kafka")
+        self._replication_factor = replication_factor
         self.pending = PendingReplies()
         self._sequence = itertools.count(1)
         self._producer: AIOKafkaProducer | None = None
@@ -67,9 +77,11 @@ class KafkaGateway:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
             linger_ms=0,
-            acks=1,
+            # A command taken is on every in-sync replica; where the broker can, a retried
+            # send is written once (Tansu cannot: its consumers are idempotent anyway).
+            acks="all",
             request_timeout_ms=int(self._send_timeout_s * 1000) + 500,
-            enable_idempotence=False,
+            enable_idempotence=self._features.idempotent_producer,
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
@@ -205,7 +217,15 @@ class KafkaGateway:
             if missing:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
-                        [NewTopic(name, reply_topic_partitions(), 1) for name in missing]
+                        [
+                            NewTopic(
+                                name,
+                                reply_topic_partitions(),
+                                self._replication_factor,
+                                topic_configs=dict(reply_topic_config()),
+                            )
+                            for name in missing
+                        ]
                     )
         finally:
             await admin.close()

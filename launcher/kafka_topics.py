@@ -11,7 +11,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from messaging.rotation import TopicRotation
-from messaging.topics import TopicSpec, declared_topics, reply_topic, reply_topic_partitions
+from messaging.topics import (
+    TopicSpec,
+    declared_topics,
+    reply_topic,
+    reply_topic_config,
+    reply_topic_partitions,
+)
 
 TOPIC_ALREADY_EXISTS = 36
 
@@ -22,12 +28,12 @@ def system_topics(
     """Every fixed topic and the reply topic of each ingress instance, with their slots."""
     rotation = rotation or TopicRotation()
     fixed = [
-        TopicSpec(name=name, partitions=spec.partitions)
+        TopicSpec(name=name, partitions=spec.partitions, config=spec.config)
         for spec in declared_topics()
         for name in rotation.names(spec.name)
     ]
     replies = [
-        TopicSpec(name=name, partitions=reply_topic_partitions())
+        TopicSpec(name=name, partitions=reply_topic_partitions(), config=reply_topic_config())
         for instance in ingress_instances
         for name in rotation.names(reply_topic(instance))
     ]
@@ -35,16 +41,23 @@ def system_topics(
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Sequence[TopicSpec], within: float = 30.0
+    bootstrap_servers: str,
+    topics: Sequence[TopicSpec],
+    within: float = 30.0,
+    *,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created.
+    """Create the topics that do not exist yet, with their settings; returns the names created.
 
     Retries until the broker answers or `within` seconds pass (then raises TimeoutError).
     """
     deadline = time.monotonic() + within
     while True:
         try:
-            return await _create_missing(bootstrap_servers, topics)
+            return await _create_missing(
+                bootstrap_servers, topics, replication_factor, min_insync_replicas
+            )
         except (KafkaError, OSError) as exc:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
@@ -53,7 +66,12 @@ async def ensure_topics(
             await asyncio.sleep(0.3)
 
 
-async def _create_missing(bootstrap_servers: str, topics: Sequence[TopicSpec]) -> list[str]:
+async def _create_missing(
+    bootstrap_servers: str,
+    topics: Sequence[TopicSpec],
+    replication_factor: int,
+    min_insync_replicas: int,
+) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
     await admin.start()
     try:
@@ -62,7 +80,16 @@ async def _create_missing(bootstrap_servers: str, topics: Sequence[TopicSpec]) -
         if not missing:
             return []
         response = await admin.create_topics(
-            [NewTopic(spec.name, spec.partitions, 1) for spec in missing], timeout_ms=10000
+            [
+                NewTopic(
+                    spec.name,
+                    spec.partitions,
+                    replication_factor,
+                    topic_configs=topic_configs(spec, min_insync_replicas),
+                )
+                for spec in missing
+            ],
+            timeout_ms=10000,
         )
         failed = [
             f"{name}: {message or code}"
@@ -75,6 +102,11 @@ async def _create_missing(bootstrap_servers: str, topics: Sequence[TopicSpec]) -
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
+
+
+def topic_configs(spec: TopicSpec, min_insync_replicas: int) -> dict[str, str]:
+    """A topic's settings at creation: those of topics.yaml and min.insync.replicas."""
+    return {**dict(spec.config), "min.insync.replicas": str(min_insync_replicas)}
 
 
 def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:

@@ -1,8 +1,9 @@
 """`python -m launcher.setup`: topics and migrations on an existing broker and database.
 
 The one-shot job of `compose.yaml` (and of any deployment): everything `make run`
-prepares, without starting anything. Ingress reply topics are created by each
-ingress at start.
+prepares, without starting anything, with KAFKA_REPLICATION_FACTOR and
+KAFKA_MIN_INSYNC_REPLICAS (default 1) for every topic. Ingress reply topics are created
+by each ingress at start.
 """
 
 from __future__ import annotations
@@ -19,8 +20,17 @@ DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
 
 
-async def _setup(bootstrap_servers: str, database_url: str, log: Log) -> int:
-    created = await ensure_topics(bootstrap_servers, system_topics([]), within=120.0)
+async def _setup(
+    bootstrap_servers: str, database_url: str, log: Log, replication: tuple[int, int]
+) -> int:
+    replication_factor, min_insync_replicas = replication
+    created = await ensure_topics(
+        bootstrap_servers,
+        system_topics([]),
+        within=120.0,
+        replication_factor=replication_factor,
+        min_insync_replicas=min_insync_replicas,
+    )
     log.info("topics ready", bootstrap_servers=bootstrap_servers, created=created)
     return await run_migrations(database_url, log)
 
@@ -29,7 +39,11 @@ def main() -> int:
     log = Log(OutputSink(prefixed=False), process="setup")
     bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP_SERVERS
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    return asyncio.run(_setup(bootstrap_servers, database_url, log))
+    replication = (
+        int(os.environ.get("KAFKA_REPLICATION_FACTOR") or 1),
+        int(os.environ.get("KAFKA_MIN_INSYNC_REPLICAS") or 1),
+    )
+    return asyncio.run(_setup(bootstrap_servers, database_url, log, replication))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ class ChildProcess:
         *,
         on_spawn: SpawnHook | None = None,
         after_respawn: RespawnHook | None = None,
+        before_respawn: RespawnHook | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.spec = spec
@@ -83,6 +84,8 @@ class ChildProcess:
         self._log = log
         self._on_spawn = on_spawn
         self._after_respawn = after_respawn
+        # Awaited after an unplanned death, before the backoff and the new process.
+        self._before_respawn = before_respawn
         self._backoff = backoff or Backoff()
         self._proc: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -134,8 +137,11 @@ class ChildProcess:
             task.cancel()
         await asyncio.gather(*self._respawn_tasks, return_exceptions=True)
 
-    async def restart(self, reason: str, grace: float | None = None) -> None:
-        """Stop the current process and start a new one at once (no backoff)."""
+    async def restart(self, reason: str, grace: float | None = None, *, kill: bool = False) -> None:
+        """Stop the current process and start a new one at once (no backoff).
+
+        `kill`: SIGKILL at once, without the stop signal (for a process that must not run
+        another instruction, such as one frozen while its broker was away)."""
         if self._stopping:
             return
         self._restart_reason = reason
@@ -143,7 +149,11 @@ class ChildProcess:
         self._wake.set()
         proc = self._proc
         if proc is not None and proc.returncode is None:
-            await self._terminate(proc, self.spec.stop_grace if grace is None else grace)
+            if kill:
+                kill_group(proc.pid)
+                await proc.wait()
+            else:
+                await self._terminate(proc, self.spec.stop_grace if grace is None else grace)
         await self._spawned.wait()
 
     async def _spawn(self) -> None:
@@ -179,6 +189,8 @@ class ChildProcess:
                 kill_group(proc.pid)
             if self._stopping:
                 return
+            if self._restart_reason is None and self._before_respawn is not None:
+                await self._before_respawn(self)
             ran_for = time.monotonic() - self._started_at
             if self._restart_reason is not None:
                 reason, self._restart_reason = self._restart_reason, None

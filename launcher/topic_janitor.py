@@ -8,7 +8,8 @@ With rotation on (messaging/rotation.py), a slot topic that is no longer written
   longer than any ingress holds a request, so no reply in it can still be awaited;
 and at least a second remains before it is written again. A slot whose records are not all
 consumed in that window is left as it is and tried again the next time it is idle: nothing
-unconsumed is ever deleted.
+unconsumed is ever deleted. "Consumed" is a commit exactly at the slot's end; a commit
+beyond it (left by a consumer of a broker that lost its data) is not trusted.
 """
 
 from __future__ import annotations
@@ -117,11 +118,20 @@ class TopicJanitor:
             return
         if topic.consumer_group is not None:
             committed = await self._committed(topic.consumer_group, name, topic.partitions)
+            # Consumed means committed exactly at the end. A commit beyond the end was made
+            # against another log (a broker that lost its data): it proves nothing.
             behind = [
                 p
                 for p, end in offsets.items()
-                if end > previous.get(p, 0) and committed.get(p, -1) < end
+                if end > previous.get(p, 0) and committed.get(p, -1) != end
             ]
+            beyond = [p for p, end in offsets.items() if committed.get(p, -1) > end]
+            if beyond:
+                self._log.warning(
+                    "committed offsets beyond the log end: not emptying",
+                    topic=name,
+                    partitions=beyond,
+                )
             if behind:
                 return  # not all consumed yet: try again in the next sweep
         # Nobody writes to an idle slot, so the offsets read above are still its ends.

@@ -32,6 +32,8 @@ def reply_topic(instance: str) -> str:
 class TopicSpec:
     name: str
     partitions: int
+    # Topic settings given at creation (retention.ms, cleanup.policy, ...), as strings.
+    config: tuple[tuple[str, str], ...] = ()
 
 
 @cache
@@ -43,9 +45,18 @@ def _declarations() -> dict[str, Any]:
 def declared_topics() -> list[TopicSpec]:
     """The fixed topics of topics.yaml (reply topics are per instance)."""
     return [
-        TopicSpec(name=name, partitions=int(spec["partitions"]))
+        TopicSpec(name=name, partitions=int(spec["partitions"]), config=_config(spec))
         for name, spec in _declarations()["topics"].items()
     ]
+
+
+def _config(spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((key, str(value)) for key, value in (spec.get("config") or {}).items())
+
+
+def reply_topic_config() -> tuple[tuple[str, str], ...]:
+    """The settings of every reply topic."""
+    return _config(_declarations()["reply_topics"])
 
 
 def reply_topic_partitions() -> int:

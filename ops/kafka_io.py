@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from launcher.stack import DEFAULT_TOPIC_ROTATION_S
+from launcher.config import DEFAULT_TOPIC_ROTATION_S
 from messaging import headers as h
 from messaging.rotation import TopicRotation
 from messaging.topics import DEAD_LETTERS, SLOT_SUFFIX, base_topic, rotated_topics

@@ -16,6 +16,7 @@ import faust
 import httpx
 import structlog
 
+from messaging.broker_features import broker_features
 from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.headers import header_items
 from messaging.rotation import TopicRotation
@@ -132,11 +133,17 @@ class ProcessorApp(faust.App):
 
 
 def create_app(settings: WorkerSettings) -> ProcessorApp:
+    features = broker_features(settings.broker)
     app = ProcessorApp(
         APP_ID,
         broker=kafka_transport.broker_urls(
-            settings.kafka_bootstrap_servers, settings.kafka_fetch_max_wait_ms
+            settings.kafka_bootstrap_servers,
+            settings.kafka_fetch_max_wait_ms,
+            idempotent=features.idempotent_producer,
         ),
+        # Static membership: a restarted worker (same WORKER_ID) takes its partitions back
+        # at once instead of after the session timeout.
+        consumer_group_instance_id=settings.worker_id if features.static_membership else None,
         value_serializer="raw",
         key_serializer="raw",
         # Topics come from topics.yaml and are created by the launcher (or compose).
@@ -155,7 +162,7 @@ def create_app(settings: WorkerSettings) -> ProcessorApp:
         web_port=settings.worker_web_port,
         web_in_thread=False,
         producer_linger_ms=0,
-        producer_acks=1,
+        producer_acks=-1,  # all in-sync replicas (kafka_transport.DurableProducer)
         broker_client_id=settings.worker_id,
     )
     app.resources = Resources(settings, app)

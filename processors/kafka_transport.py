@@ -1,4 +1,4 @@
-"""Faust's aiokafka driver with a configurable consumer fetch wait and safe commits.
+"""Faust's aiokafka driver: a configurable fetch wait, safe commits, durable producers.
 
 faust-streaming hard-codes `fetch_max_wait_ms=1500` when it builds the worker's
 consumer. Our embedded broker holds every fetch for its full wait, so that
@@ -12,18 +12,27 @@ its acked offsets, which can pass an unfinished message: with the committed offs
 unfinished and C+1 acked it commits C+2 (its gap test is `> 1`), with no commit yet
 or C = 0 it commits the first run of acked offsets whatever lies below, and after a
 gap of several offsets it did not see (a control batch) it never commits again.
+
+Faust asks for `acks=all` and an idempotent producer only inside transactions; our
+producer asks for them always where the broker supports it (`broker_urls(idempotent=)`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import aiokafka
+import structlog
+from aiokafka import TopicPartition as TP
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+log = structlog.get_logger(__name__)
+
 SCHEME = "fastkafka"
 fetch_max_wait_ms = 5
+idempotent_producer = False
 
 
 class FastFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -31,6 +40,47 @@ class FastFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = fetch_max_wait_ms
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        fixed: Mapping[TP, int] = await self.call_thread(
+            distrust_beyond_end, self._ensure_consumer(), committed
+        )
+        return fixed
+
+
+async def distrust_beyond_end(
+    consumer: aiokafka.AIOKafkaConsumer, committed: Mapping[TP, int]
+) -> Mapping[TP, int]:
+    """Committed offsets with those beyond their partition's end replaced by its beginning.
+
+    A commit beyond the end was made against another log: a broker that lost its data
+    (Tansu keeps none across a restart) and got the group's offsets from a client of the
+    old one. Faust skips every record below the committed offset, so trusting it would
+    silently drop the commands written since. Reading from the beginning instead is safe:
+    every handler is idempotent.
+    """
+    known = [tp for tp, offset in committed.items() if offset is not None and offset > 0]
+    if not known:
+        return committed
+    ends = await consumer.end_offsets(known)
+    beyond = [tp for tp in known if committed[tp] > ends[tp]]
+    if not beyond:
+        return committed
+    starts = await consumer.beginning_offsets(beyond)
+    fixed = dict(committed)
+    for tp in beyond:
+        log.warning(
+            "committed_offset_beyond_log_end",
+            topic=tp.topic,
+            partition=tp.partition,
+            committed=committed[tp],
+            log_end=ends[tp],
+            reading_from=starts[tp],
+        )
+        consumer.seek(tp, starts[tp])
+        fixed[tp] = starts[tp]
+    return fixed
 
 
 class FastFetchConsumer(faust_aiokafka.Consumer):
@@ -47,14 +97,24 @@ class FastFetchConsumer(faust_aiokafka.Consumer):
         return cast(int | None, commit_points.committable(tp))
 
 
+class DurableProducer(faust_aiokafka.Producer):
+    def _settings_extra(self) -> Mapping[str, Any]:
+        extra = {**super()._settings_extra(), "acks": "all"}
+        if idempotent_producer:
+            extra["enable_idempotence"] = True
+        return extra
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer = FastFetchConsumer
+    Producer = DurableProducer
 
 
-def broker_urls(bootstrap_servers: str, wait_ms: int) -> list[str]:
+def broker_urls(bootstrap_servers: str, wait_ms: int, *, idempotent: bool = False) -> list[str]:
     """Register the transport and return the Faust broker URLs that select it."""
-    global fetch_max_wait_ms
+    global fetch_max_wait_ms, idempotent_producer
     fetch_max_wait_ms = wait_ms
+    idempotent_producer = idempotent
     # Faust's registry resolves "module:Class" strings, not classes.
     drivers.TRANSPORTS[SCHEME] = f"{__name__}:Transport"
     return [f"{SCHEME}://{server.strip()}" for server in bootstrap_servers.split(",")]

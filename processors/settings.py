@@ -10,6 +10,8 @@ from typing import TypeVar
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messaging.broker_features import BrokerName
+
 # Development defaults, in this one place: where `make run` (launcher/stack.py) puts
 # the broker, the database and the sandbox's fake peers. Production sets each variable.
 DEV_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
@@ -39,6 +41,8 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = DEV_KAFKA_BOOTSTRAP_SERVERS
+    # Which broker that is (messaging/broker_features.py); the launcher sets it.
+    broker: BrokerName = "kafka"
     # Tansu holds every fetch for its full wait, so this is the floor of each hop's latency.
     kafka_fetch_max_wait_ms: int = Field(default=15, ge=1, le=1000)
     # A killed worker's partitions move once its session times out.

@@ -13,3 +13,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run integration tests against Apache Kafka and PostgreSQL containers (Docker)",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """One line saying on which brokers the integration tests run here."""
+    from tests.integration.conftest import kafka_unavailable
+
+    reason = kafka_unavailable()
+    return reason if reason is not None else "brokers: tansu, and kafka for the Kafka leg"

@@ -110,6 +110,26 @@ async def test_an_idle_slot_is_kept_until_its_records_are_committed(
     assert await next_offsets(bootstrap, REQUESTS_SLOT, PARTITIONS) == ends
 
 
+async def test_a_commit_beyond_the_log_end_is_not_taken_for_consumed(
+    bootstrap: str, janitor: TopicJanitor
+) -> None:
+    # What a worker of a broker that lost its data leaves behind: offsets of another log.
+    slot = REQUESTS_SLOT
+    await fill(bootstrap, slot, 16)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(slot, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.commit({tp: 6450 for tp in tps})
+    finally:
+        await consumer.stop()
+
+    await janitor.sweep(idle_for(REQUEST_QUIET_S + 1, period=300))
+
+    assert await remaining(bootstrap, slot, PARTITIONS) == 16
+
+
 async def test_the_written_slot_is_never_emptied(bootstrap: str, janitor: TopicJanitor) -> None:
     current = ROTATION.names(PAYMENT_REQUESTS)[0]  # slot 0 is written in period 100
     await fill(bootstrap, current, 16)

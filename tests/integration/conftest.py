@@ -2,7 +2,12 @@
 
 One stack serves the whole session (starting Faust takes seconds); tests keep
 to their own ids and reset the sandbox. Tests that break the stack on purpose
-(broker faults, killed workers) start their own with `start_stack`.
+(broker faults, killed workers) start their own with `start_stack(..., broker=broker)`.
+
+Every test that uses a stack runs on the embedded Tansu; those of the modules in
+`KAFKA_LEG` run on Apache Kafka too (the `broker` fixture, `[tansu]` / `[kafka]` in the
+test id). The Kafka leg is skipped where no JDK 17+ exists; its jars are fetched with
+Maven on first use.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher.kafka_jars import MIN_JAVA, ensure_jars, find_jdk
 from launcher.stack import LocalStack, StackConfig
 from tests.eventually import eventually_sync
 from tests.integration.containers import ExternalServices, running_containers
@@ -36,6 +42,53 @@ STACK_ENV: dict[str, str] = {
     "KAFKA_SESSION_TIMEOUT_S": "6",
 }
 HEALTHY_WITHIN_S = 90.0
+# Modules whose tests also run on Apache Kafka: request/reply, the faults, authorize.
+KAFKA_LEG = frozenset(
+    {
+        "foundation/test_request_reply.py",
+        "foundation/test_self_healing.py",
+        "payments/test_authorize.py",
+    }
+)
+# Modules that run on Apache Kafka only (what they show cannot hold on a memory-only broker).
+KAFKA_ONLY = frozenset({"foundation/test_broker_fault_under_load.py"})
+INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+def kafka_unavailable() -> str | None:
+    """Why the Kafka leg cannot run here (one line), or None."""
+    jdk = find_jdk()
+    if jdk is None:
+        return f"Kafka leg skipped: no JDK {MIN_JAVA}+ on this machine (no java on PATH)"
+    if jdk.major < MIN_JAVA:
+        return f"Kafka leg skipped: Java {jdk.version} here, Kafka 4 needs {MIN_JAVA}+"
+    return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker" not in metafunc.fixturenames:
+        return
+    module = metafunc.definition.path.relative_to(INTEGRATION_DIR).as_posix()
+    brokers = (
+        ["kafka"]
+        if module in KAFKA_ONLY
+        else ["tansu", "kafka"]
+        if module in KAFKA_LEG
+        else ["tansu"]
+    )
+    metafunc.parametrize("broker", brokers, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def broker(request: pytest.FixtureRequest) -> str:
+    """The embedded broker of the stacks of this test: "tansu" or "kafka"."""
+    name: str = getattr(request, "param", "tansu")
+    if name == "kafka":
+        reason = kafka_unavailable()
+        if reason is not None:
+            pytest.skip(reason)
+        ensure_jars()  # Maven, once per clone; before the stack's start timeout runs
+    return name
 
 
 @dataclass
@@ -106,6 +159,7 @@ def start_stack(
     workers: int = 1,
     env: dict[str, str] | None = None,
     external: ExternalServices | None = None,
+    broker: str = "tansu",
     **overrides: Any,
 ) -> RunningStack:
     """A stack of its own; `overrides` are `StackConfig` fields (say, `worker_command`)."""
@@ -117,6 +171,7 @@ def start_stack(
         run_dir,
         ingresses=ingresses,
         workers=workers,
+        broker=broker,
         extra_env=merged,
         output=output,
         external_bootstrap_servers=external.bootstrap_servers if external else None,
@@ -141,10 +196,16 @@ def external_services(request: pytest.FixtureRequest) -> Iterator[ExternalServic
 
 @pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, external_services: ExternalServices | None
+    tmp_path_factory: pytest.TempPathFactory,
+    external_services: ExternalServices | None,
+    broker: str,
 ) -> Iterator[RunningStack]:
     running = start_stack(
-        tmp_path_factory.mktemp("stack"), ingresses=2, workers=1, external=external_services
+        tmp_path_factory.mktemp(f"stack-{broker}"),
+        ingresses=2,
+        workers=1,
+        external=external_services,
+        broker=broker,
     )
     try:
         yield running

@@ -19,11 +19,16 @@ from tests.integration.conftest import RunningStack, probe, start_stack, wait_fo
 
 @pytest.fixture(scope="module")
 def fragile_stack(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, broker: str
 ) -> Iterator[RunningStack]:
     if request.config.getoption("--containers"):
         pytest.skip("breaks the embedded broker on purpose; not run against containers")
-    running = start_stack(Path(tmp_path_factory.mktemp("fragile")), workers=1)
+    # On Kafka a session timeout longer than WORKER_BACK_WITHIN_S: the killed worker's
+    # test then passes only if static membership hands its partitions straight back.
+    env = {"KAFKA_SESSION_TIMEOUT_S": "30"} if broker == "kafka" else {}
+    running = start_stack(
+        Path(tmp_path_factory.mktemp(f"fragile-{broker}")), workers=1, broker=broker, env=env
+    )
     try:
         yield running
     finally:
@@ -77,8 +82,14 @@ def test_a_paused_broker_gives_quick_503s_and_service_returns_after(
     assert fragile_stack.local.broker_recoveries == 0  # nothing was restarted for a pause
 
 
-def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
-    fragile_stack: RunningStack,
+# On Kafka the restarted worker takes its partitions back at once (static membership):
+# the wait is the restart and Faust's start (~5 s here, more on a busy machine). On Tansu
+# the dead member's partitions also wait out its session timeout.
+WORKER_BACK_WITHIN_S = {"kafka": 15.0, "tansu": 30.0}
+
+
+def test_a_killed_worker_is_restarted_and_its_partitions_served_soon(
+    fragile_stack: RunningStack, broker: str
 ) -> None:
     url = fragile_stack.internal_url
     wait_for(lambda: _serving(url), timeout=30, what="service before the kill")
@@ -92,10 +103,11 @@ def test_a_killed_worker_is_restarted_and_its_partitions_served_within_30s(
     )
     assert fragile_stack.local.restarts("worker-1") == restarts_before + 1
     # Probes spread over all partitions: every one of them must be served again.
+    within = WORKER_BACK_WITHIN_S[broker]
     wait_for(
-        lambda: all(_serving(url) for _ in range(16)), timeout=30, what="all partitions served"
+        lambda: all(_serving(url) for _ in range(16)), timeout=within, what="all partitions served"
     )
-    assert time.monotonic() - killed_at < 30
+    assert time.monotonic() - killed_at < within
 
 
 def test_a_dead_broker_is_brought_back_with_its_topics_and_service_resumes(

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
-from launcher.stack import python_module
+from launcher.config import python_module
 from tests.integration.conftest import RunningStack, probe, start_stack
 from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
 
