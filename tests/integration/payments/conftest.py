@@ -154,16 +154,18 @@ class Payments:
             and call["body"].get("external_id") == str(tx)
         )
 
-    async def fault(self, operation: str, mode: str, times: int | None = None) -> None:
-        answer = await self.http.post(
-            f"{self.stack.sandbox_url}/_sandbox/faults",
-            json={
-                "service": "contractor-merch-payments",
-                "operation": operation,
-                "mode": mode,
-                "times": times,
-            },
-        )
+    async def fault(
+        self, operation: str, mode: str, times: int | None = None, delay_ms: int | None = None
+    ) -> None:
+        rule: dict[str, object] = {
+            "service": "contractor-merch-payments",
+            "operation": operation,
+            "mode": mode,
+            "times": times,
+        }
+        if delay_ms is not None:
+            rule["delay_ms"] = delay_ms
+        answer = await self.http.post(f"{self.stack.sandbox_url}/_sandbox/faults", json=rule)
         answer.raise_for_status()
 
     # Database
