@@ -123,7 +123,7 @@ async def test_a_killed_database_gives_only_200_or_503_and_service_returns_withi
         stop.set()
         await asyncio.gather(*tills)
 
-    assert stack.pids.get("postgres") not in (None, killed_pid), "the launcher did not restart PostgreSQL"
+    assert stack.pids.get("postgres") not in (None, killed_pid), "PostgreSQL not restarted"
     back_at = min(c.started + c.elapsed for c in calls if _approved_after(c, killed_at))
     assert back_at - killed_at < SERVED_AGAIN_WITHIN_S
     statuses = {c.status for c in calls}
