@@ -3,6 +3,8 @@
 Contract section 2: a database that is away gives 503 `unavailable` with `Retry-After`
 within 2 s, never another 5xx, never a hang. The launcher restarts the killed server
 (it is a supervised child); the test only kills it and watches. Runs a stack of its own.
+A hung database (takes the connection, never answers) is bounded by the ingress's
+pool wait.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingress.database import Database
+from ingress.errors import ApiError
 from ingress.payment_requests import payment_id_for
 from tests.integration.conftest import RunningStack, start_stack
 from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
@@ -145,6 +149,33 @@ async def test_a_killed_database_gives_only_200_or_503_and_service_returns_withi
     assert {
         tx: debits.get(payment_id_for("mobi", str(tx))) for tx in approved_txs
     } == dict.fromkeys(approved_txs, 1)
+
+
+async def test_a_database_that_never_answers_gives_503_within_the_ingress_timeout() -> None:
+    """The ingress's pool wait is bounded: a server that takes the connection and stays
+    silent (a hung PostgreSQL) is 503 `unavailable` after DATABASE_TIMEOUT_S, not a hang."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # kept open, never answered
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    database = Database(f"postgresql://postgres@127.0.0.1:{port}/taxi", timeout_s=0.5)
+    await database.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ApiError) as refused:
+            async with database.connection():
+                pass
+        assert refused.value.status == 503
+        assert refused.value.headers == {"Retry-After": "1"}
+        assert time.monotonic() - started < 1.5
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await database.stop()
 
 
 def _approved_after(call: Call, moment: float) -> bool:
