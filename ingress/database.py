@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 
 from ingress.errors import ApiError
+
+# What a query can raise when the server is away rather than the query wrong: the
+# connection lost or refused (class 08, OSError), the server starting up or shutting
+# down (class 57: 57P03 "cannot connect now" during a restart), the timeout, and a
+# connection that got the dying server's unsolicited FATAL and is not closed yet (its
+# next query fails with "another operation is in progress": PostgreSQL SIGKILLed).
+_AWAY: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -47,7 +63,11 @@ class Database:
             raise ApiError.unavailable("The database is unavailable.") from exc
         try:
             yield connection
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+        except _AWAY as exc:
+            # Never handed out again: its protocol state is unknown after the failure.
+            # (A connection already lost has been taken back by the pool: nothing to do.)
+            with contextlib.suppress(asyncpg.InterfaceError):
+                connection.terminate()
             raise ApiError.unavailable("The database is unavailable.") from exc
         finally:
             await self._pool.release(connection)

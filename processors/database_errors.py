@@ -35,6 +35,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     pg.LockNotAvailableError,  # 55P03: lock_timeout (a transaction holds what we need)
     pg.TransactionRollbackError,  # class 40: serialization failure, deadlock
     asyncpg.InterfaceError,  # connection closed under us, pool closing
+    # A pooled connection that got the server's unsolicited FATAL when it died ("terminating
+    # connection due to unexpected postmaster exit") and is not closed yet: its next query
+    # fails with "another operation is in progress". Seen when PostgreSQL is SIGKILLed.
+    pg.InternalClientError,
 )
 
 

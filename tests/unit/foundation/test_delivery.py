@@ -105,6 +105,8 @@ DATABASE_AWAY = [
     pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
     pg.LockNotAvailableError("canceling statement due to lock timeout"),
     pg.InterfaceError("pool is closing"),
+    # A pooled connection that got the FATAL of a SIGKILLed server, not yet closed.
+    pg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
 ]
 
 
