@@ -53,6 +53,19 @@ def journal_subject(subject: str | None) -> Iterator[None]:
         subject_var.reset(token)
 
 
+@dataclass(frozen=True, slots=True)
+class PeerCall:
+    """One finished call to a peer, as its caller saw it (never its body)."""
+
+    peer: str
+    operation: str
+    outcome: str
+    seconds: float
+    method: str | None = None
+    path: str | None = None
+    subject: str | None = None
+
+
 @dataclass(frozen=True)
 class PeerCallNote:
     at: datetime
@@ -76,30 +89,20 @@ class PeerJournal:
         self.pending: deque[PeerCallNote] = deque(maxlen=MAX_PENDING)
         self.enabled = False
 
-    def note(
-        self,
-        peer: str,
-        operation: str,
-        outcome: str,
-        seconds: float,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        subject: str | None = None,
-    ) -> None:
+    def note(self, call: PeerCall) -> None:
         if not self.enabled:
             return
         self.pending.append(
             PeerCallNote(
                 at=datetime.now(UTC),
-                subject=subject if subject is not None else subject_var.get(),
+                subject=call.subject if call.subject is not None else subject_var.get(),
                 correlation_id=correlation_id_var.get(),
-                peer=peer,
-                operation=operation,
-                method=method,
-                path=path,
-                outcome=outcome,
-                duration_ms=round(seconds * 1000, 3),
+                peer=call.peer,
+                operation=call.operation,
+                method=call.method,
+                path=call.path,
+                outcome=call.outcome,
+                duration_ms=round(call.seconds * 1000, 3),
             )
         )
 

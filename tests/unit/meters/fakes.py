@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from processors.meters.domain import MeterState, Money, Performer, Rollout, StartStep
+from processors.meters.domain import MeterState, Money, Performer, Rollout
 from processors.meters.errors import PeerError, PeerNotFound, PeerRejected, RevisionConflict
 from processors.meters.ports import (
     FinishedMeterRide,
@@ -16,6 +16,7 @@ from processors.meters.ports import (
     MeterRecord,
     MeterRide,
     OrderSnapshot,
+    StartFailure,
     StartRideCommand,
 )
 from processors.meters.service import FinishRide, MeterPorts, RideEvents
@@ -233,21 +234,14 @@ class InMemoryMeterStates:
             order_id, "started", state=MeterState.STARTED, meter_ride_id=meter_ride_id, price=price
         )
 
-    async def mark_failed(
-        self,
-        order_id: str,
-        step: StartStep,
-        reason: str,
-        meter_ride_id: str | None,
-        price: Money | None,
-    ) -> None:
+    async def mark_failed(self, order_id: str, failure: StartFailure, price: Money | None) -> None:
         self._set(
             order_id,
             "start_failed",
             state=MeterState.FAILED,
-            failed_step=step,
-            failure_reason=reason,
-            meter_ride_id=meter_ride_id,
+            failed_step=failure.step,
+            failure_reason=failure.reason,
+            meter_ride_id=failure.meter_ride_id,
             price=price,
         )
 
