@@ -18,7 +18,7 @@ import asyncpg
 
 from processors.payments import sql
 from processors.payments.domain import Payment, PeerStatus, RefundStatus
-from processors.payments.ports import Finalized, NewAuthorization, Refund, ReplyAddress
+from processors.payments.ports import Finalized, FinalMove, NewAuthorization, Refund, ReplyAddress
 from schemas.payments import DeclineReason, PaymentStatus
 
 
@@ -143,26 +143,16 @@ class PostgresPaymentStore:
             poll_at,
         )
 
-    async def finalize(
-        self,
-        payment_id: str,
-        status: PaymentStatus,
-        decline_reason: DeclineReason | None,
-        *,
-        from_statuses: frozenset[PaymentStatus],
-        peer_status: PeerStatus | None = None,
-        cancel_owed: bool = False,
-        poll_at: datetime | None = None,
-    ) -> Finalized | None:
+    async def finalize(self, payment_id: str, move: FinalMove) -> Finalized | None:
         row = await self._conn.fetchrow(
             sql.FINALIZE,
             payment_id,
-            status.value,
-            decline_reason.value if decline_reason is not None else None,
-            sorted(s.value for s in from_statuses),
-            peer_status.value if peer_status is not None else None,
-            cancel_owed,
-            poll_at,
+            move.status.value,
+            move.decline_reason.value if move.decline_reason is not None else None,
+            sorted(s.value for s in move.from_statuses),
+            move.peer_status.value if move.peer_status is not None else None,
+            move.cancel_owed,
+            move.poll_at,
         )
         if row is None:
             return None
