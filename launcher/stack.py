@@ -25,6 +25,7 @@ from typing import Any, TextIO, TypeVar
 
 import httpx
 
+import local_defaults
 from launcher.broker import EmbeddedBroker
 from launcher.kafka_topics import ensure_topics, system_topics
 from launcher.logs import Log, OutputSink, redact_url
@@ -40,14 +41,14 @@ from observability.logs import LOG_FORMAT_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = PROJECT_ROOT / ".run"
-FIRST_WORKER_WEB_PORT = 6066
-FIRST_INGRESS_INTERNAL_PORT = 8090
+FIRST_WORKER_WEB_PORT = local_defaults.WORKER_WEB_PORT
+FIRST_INGRESS_INTERNAL_PORT = local_defaults.INGRESS_INTERNAL_PORT
 
 # Defaults of the local run, given to the children when the environment lacks them.
 ENV_DEFAULTS = {
-    "PARTNER_KEYS": "mobi=dev-mobi-key",
+    "PARTNER_KEYS": local_defaults.PARTNER_KEYS,
     "METERS_ROLLOUT": "all",
-    "MONITEX_API_KEY": "dev-monitex-key",
+    "MONITEX_API_KEY": local_defaults.MONITEX_API_KEY,
 }
 # Each peer's base URL defaults to the sandbox's prefix for it.
 PEER_URL_PREFIXES = {
@@ -78,14 +79,14 @@ class StackConfig:
     """Where everything listens and what to start. Defaults are those of `make run`."""
 
     run_dir: Path = DEFAULT_RUN_DIR
-    host: str = "127.0.0.1"
-    broker_port: int = 9092
-    postgres_port: int = 54329
-    database: str = "taxi"
-    ingress_ports: list[int] = field(default_factory=lambda: [8080])
+    host: str = local_defaults.HOST
+    broker_port: int = local_defaults.BROKER_PORT
+    postgres_port: int = local_defaults.POSTGRES_PORT
+    database: str = local_defaults.DATABASE
+    ingress_ports: list[int] = field(default_factory=lambda: [local_defaults.INGRESS_PORT])
     # Each ingress's internal listener; default 8090, 8091, ... (one per ingress).
     ingress_internal_ports: list[int] | None = None
-    sandbox_port: int = 8081
+    sandbox_port: int = local_defaults.SANDBOX_PORT
     workers: int = 1
     # Default: 6066, 6067, ... (WORKER_WEB_PORT = 6066 + N - 1)
     worker_web_ports: list[int] | None = None
