@@ -9,10 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from ingress.bootstrap import build_resources
 from ingress.dependencies import _gateway
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
-from ingress.keyring import KeyRing
 from ingress.routes import driver_meters, ride_events
 from ingress.settings import IngressSettings
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
@@ -52,8 +52,10 @@ async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
     app.include_router(driver_meters.router)
     app.include_router(ride_events.router)
     app.dependency_overrides[_gateway] = lambda: gateway
-    app.state.settings = IngressSettings(finish_ride_timeout=10.0)
-    app.state.service_keys = KeyRing.parse("order-events=test-internal-key", "INTERNAL_KEYS")
+    settings = IngressSettings(
+        finish_ride_timeout=10.0, internal_keys="order-events=test-internal-key"
+    )
+    app.state.resources = build_resources(settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://ingress"
     ) as c:

@@ -15,8 +15,8 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from ingress.app import create_app
-from ingress.dependencies import DatabaseDep, GatewayDep
+from ingress.bootstrap import build_apps
+from ingress.dependencies import DatabaseDep, GatewayDep, _database, _gateway
 from ingress.partners import InvalidPartnerKeys, PartnerKeys, partner_config, require_partner
 from ingress.payment_requests import PartnerPayments, payment_id_for
 from ingress.settings import IngressSettings
@@ -93,10 +93,11 @@ async def acme_charge(
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FastAPI, FakeGateway, FakeDatabase]]:
     monkeypatch.setenv("PARTNER_KEYS", KEYS)
     monkeypatch.setenv("PAYMENT_HOLD_TIMEOUT", "1")
-    app = create_app(IngressSettings(ingress_instance_id="ingress-test"), routers=[acme])
+    settings = IngressSettings(ingress_instance_id="ingress-test")
+    app = build_apps(settings, partner_routers=[acme]).partner
     gateway, database = FakeGateway(), FakeDatabase()
-    app.state.gateway = gateway
-    app.state.database = database
+    app.dependency_overrides[_gateway] = lambda: gateway
+    app.dependency_overrides[_database] = lambda: database
     yield app, gateway, database
 
 
