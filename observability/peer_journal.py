@@ -61,9 +61,10 @@ class PeerCall:
     operation: str
     outcome: str
     seconds: float
-    method: str | None = None
-    path: str | None = None
-    subject: str | None = None
+    method: str
+    path: str
+    # What the call was made for, when the caller knows better than `journal_subject`.
+    subject: str | None
 
 
 @dataclass(frozen=True)

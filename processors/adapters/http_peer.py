@@ -72,7 +72,7 @@ class HttpPeer:
             raise
         finally:
             seconds = time.perf_counter() - started
-            record_peer_call(PeerCall(self.peer, operation, outcome, seconds, "POST", path))
+            record_peer_call(PeerCall(self.peer, operation, outcome, seconds, "POST", path, None))
 
     async def _post(
         self,

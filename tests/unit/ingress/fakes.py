@@ -28,13 +28,7 @@ class FakeGateway:
         self.published.append((topic, key, value))
 
     async def request(
-        self,
-        topic: str,
-        key: str,
-        value: bytes,
-        *,
-        timeout_s: float,
-        headers: dict[str, str] | None = None,
+        self, topic: str, key: str, value: bytes, *, timeout_s: float, **_: Any
     ) -> Reply:
         self.timeouts.append(timeout_s)
         self.published.append((topic, key, value))

@@ -20,6 +20,7 @@ from processors.meters.ports import (
     StartRideCommand,
 )
 from processors.meters.service import FinishRide, MeterPorts, RideEvents
+from processors.meters.start_ride import StartMeterRide
 
 # When the test rides start (`occurred_at`), and the worker's clock: 5 s later.
 STARTED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -304,9 +305,10 @@ class World:
     def ride_events(
         self, rollout: Rollout | None = None, max_start_age_s: float = 60.0
     ) -> RideEvents:
-        return RideEvents(
+        start = StartMeterRide(
             self.ports, rollout or Rollout(mode="all"), max_start_age_s, clock=lambda: self.now
         )
+        return RideEvents(self.ports, start)
 
     def finish_ride(self, wait_for_start_s: float = 0.3) -> FinishRide:
         return FinishRide(self.ports, wait_for_start_s, poll_interval_s=0.01)
