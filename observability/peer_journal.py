@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from observability.context_values import set_for_block
 from observability.logs import correlation_id_var
 
 log = structlog.get_logger(__name__)
@@ -43,14 +44,9 @@ _COLUMNS = (
 )
 
 
-@contextlib.contextmanager
-def journal_subject(subject: str | None) -> Iterator[None]:
+def journal_subject(subject: str | None) -> AbstractContextManager[None]:
     """Note every peer call made inside the block as made for `subject`."""
-    token = subject_var.set(subject)
-    try:
-        yield
-    finally:
-        subject_var.reset(token)
+    return set_for_block(subject_var, subject)
 
 
 @dataclass(frozen=True, slots=True)

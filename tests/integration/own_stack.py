@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import RunningStack, start_stack
 
 
@@ -18,3 +20,10 @@ def own_stack(run_dir: Path, **options: Any) -> Iterator[RunningStack]:
         yield running
     finally:
         running.local.stop()
+
+
+def skip_against_containers(request: pytest.FixtureRequest, why: str) -> None:
+    """A stack of a module's own runs the embedded broker and database: not in the
+    container run (`--containers`), which covers the session stack."""
+    if request.config.getoption("--containers"):
+        pytest.skip(why)

@@ -14,20 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, probe, start_stack, wait_for
+from tests.integration.conftest import RunningStack, probe, wait_for
+from tests.integration.own_stack import own_stack, skip_against_containers
 
 
 @pytest.fixture(scope="module")
 def fragile_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[RunningStack]:
-    if request.config.getoption("--containers"):
-        pytest.skip("breaks the embedded broker on purpose; not run against containers")
-    running = start_stack(Path(tmp_path_factory.mktemp("fragile")), workers=1)
-    try:
+    skip_against_containers(request, "breaks the embedded broker on purpose")
+    with own_stack(Path(tmp_path_factory.mktemp("fragile")), workers=1) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 def _serving(url: str) -> bool:

@@ -19,7 +19,8 @@ import pytest
 
 from ingress.signatures import sign
 from tests.integration.bodies import authorize_body
-from tests.integration.conftest import RunningStack, start_stack
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack, skip_against_containers
 from tests.integration.payments.conftest import Payments
 
 OLD_KEY, NEW_KEY = "mobi-key-old", "mobi-key-new"
@@ -31,9 +32,8 @@ MAX_WAITERS = 2
 def guarded_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[RunningStack]:
-    if request.config.getoption("--containers"):
-        pytest.skip("settings of its own; the container run covers the session stack")
-    running = start_stack(
+    skip_against_containers(request, "settings of its own")
+    with own_stack(
         Path(tmp_path_factory.mktemp("guarded")),
         env={
             "PARTNER_KEYS": f"mobi={OLD_KEY},mobi={NEW_KEY}",
@@ -41,11 +41,8 @@ def guarded_stack(
             "INGRESS_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
             "INGRESS_MAX_WAITERS_PER_PAYMENT": str(MAX_WAITERS),
         },
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture

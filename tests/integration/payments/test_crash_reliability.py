@@ -172,6 +172,17 @@ async def _settled_row(payments: Payments, tx: int) -> Any:
     return row
 
 
+async def _authorize_while_the_create_is_held(
+    payments: Payments, tx: int, body: dict[str, Any], fault: str
+) -> asyncio.Task[httpx.Response]:
+    """The authorization, sent once the sandbox will hold its create (`fault`), and
+    returned once that create has reached the sandbox."""
+    await payments.fault(CREATE_PATH, fault, times=1)
+    first = asyncio.create_task(payments.authorize(body))
+    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    return first
+
+
 async def test_killed_after_the_row_is_written_before_the_service_acts(
     payments: Payments,
 ) -> None:
@@ -179,9 +190,7 @@ async def test_killed_after_the_row_is_written_before_the_service_acts(
     tx = new_transaction_id()
     body = payments.body(tx, driver.qr_code, 4_200)
     # The create reaches the sandbox, which holds it and never runs it.
-    await payments.fault(CREATE_PATH, "timeout", times=1)
-    first = asyncio.create_task(payments.authorize(body))
-    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    first = await _authorize_while_the_create_is_held(payments, tx, body, "timeout")
     row = await payments.row(tx)
     assert row is not None and row["status"] == "pending" and row["peer_status"] is None
     await _kill_worker(payments)
@@ -201,9 +210,7 @@ async def test_killed_after_the_service_debited_before_the_answer_arrived(
     tx = new_transaction_id()
     body = payments.body(tx, driver.qr_code, 4_300)
     # The sandbox holds its answer; it completes the create after the caller died.
-    await payments.fault(CREATE_PATH, "slow", times=1)
-    first = asyncio.create_task(payments.authorize(body))
-    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    first = await _authorize_while_the_create_is_held(payments, tx, body, "slow")
     await _kill_worker(payments)
     await eventually(lambda: payments.ledger(driver), timeout=10, what="the debit")
     row = await payments.row(tx)
