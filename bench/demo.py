@@ -17,8 +17,10 @@ from typing import Any
 
 import httpx
 
-PARTNER_KEY = "dev-mobi-key"
-INTERNAL_KEY = "dev-internal-key"
+import local_defaults
+
+PARTNER_KEY = local_defaults.PARTNER_KEY
+INTERNAL_KEY = local_defaults.INTERNAL_KEY
 
 
 @dataclass
@@ -271,7 +273,7 @@ def main() -> int:
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
     parser.add_argument("--internal", default="http://127.0.0.1:8090")
     parser.add_argument("--internal-key", default=INTERNAL_KEY)
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
     parser.add_argument("--partner-key", default=PARTNER_KEY)
     args = parser.parse_args()
     demo = Demo(args.ingress, args.internal, args.sandbox, args.partner_key)

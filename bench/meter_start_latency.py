@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+import local_defaults
 from bench.scenarios import INTERNAL_KEY
 
 
@@ -137,7 +138,7 @@ def _percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8090")
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
     parser.add_argument("--rides", type=int, default=200)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()

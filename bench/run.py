@@ -20,6 +20,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import local_defaults
 from bench.cells import Cells
 from bench.probe import machine
 from bench.report import (
@@ -54,7 +55,7 @@ def _arguments() -> argparse.Namespace:
         default="http://127.0.0.1:8090",
         help="internal listener (probe, ride events, finish-ride); the partner one if silent",
     )
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
     parser.add_argument(
         "--own-stack",
         action="store_true",

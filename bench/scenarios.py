@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 
+import local_defaults
 from bench.target import Target
 
-PARTNER_KEY = "dev-mobi-key"
-INTERNAL_KEY = "dev-internal-key"  # the local run's INTERNAL_KEYS default
+PARTNER_KEY = local_defaults.PARTNER_KEY
+INTERNAL_KEY = local_defaults.INTERNAL_KEY
 BENCH_QR = "bench-qr-code"
 BENCH_PARK, BENCH_DRIVER, BENCH_CAR = "bench-park", "bench-driver", "bench-car"
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import httpx
 import psutil
 
+import local_defaults
 from bench.probe import machine
 from bench.run import RESULTS_DIR
 from bench.scenarios import SCENARIOS
@@ -100,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ingress", default="http://127.0.0.1:8080")
     parser.add_argument("--internal", default="http://127.0.0.1:8090")
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8081")
+    parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("-c", "--concurrency", type=int, default=32)
     args = parser.parse_args()

@@ -6,7 +6,8 @@
 
 A route exists on one of them only (asked on the other: 404 `not_found`). Both sit
 behind the same admission control: the body limit, and one in-flight counter for
-the instance. The resources are opened by `IngressApps.running()`, once for both.
+the instance. They share one set of resources (`ingress.resources`), built by the
+composition root (`ingress.bootstrap`) and opened by `IngressApps.running()`.
 """
 
 from __future__ import annotations
@@ -18,23 +19,12 @@ from dataclasses import dataclass
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from ingress.admission import (
-    BodyLimitMiddleware,
-    HeaderLimitMiddleware,
-    InFlight,
-    InFlightLimitMiddleware,
-)
-from ingress.database import Database
+from ingress.admission import BodyLimitMiddleware, HeaderLimitMiddleware, InFlightLimitMiddleware
 from ingress.errors import install_error_handlers
-from ingress.health import CachedReadiness
-from ingress.kafka_gateway import KafkaGateway
-from ingress.partners import load_partner_config
 from ingress.request_context import RequestContextMiddleware
+from ingress.resources import IngressResources
 from ingress.routes import driver_meters, mobi, operations, ride_events
-from ingress.services import load_service_keys
 from ingress.settings import IngressSettings
-from messaging.broker_features import broker_features
-from messaging.rotation import TopicRotation
 
 log = structlog.get_logger(__name__)
 
@@ -45,61 +35,45 @@ VERSION = "0.2.0"
 class IngressApps:
     partner: FastAPI
     internal: FastAPI
-    gateway: KafkaGateway
-    database: Database
-    settings: IngressSettings
+    resources: IngressResources
+
+    @property
+    def settings(self) -> IngressSettings:
+        return self.resources.settings
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The shared resources, open while both listeners serve."""
-        await self.database.start()
+        gateway, database = self.resources.gateway, self.resources.database
+        await database.start()
         # The reply consumer is assigned before the apps serve: no reply can be missed.
-        await self.gateway.start()
+        await gateway.start()
         log.info(
             "ingress_ready",
             instance=self.settings.ingress_instance_id,
-            reply_topic=self.gateway.reply_topic,
+            reply_topic=gateway.reply_topic,
             port=self.settings.ingress_port,
             internal_port=self.settings.ingress_internal_port,
         )
         try:
             yield
         finally:
-            await self.gateway.stop()
-            await self.database.stop()
+            await gateway.stop()
+            await database.stop()
 
 
 def create_apps(
-    settings: IngressSettings, partner_routers: list[APIRouter] | None = None
+    resources: IngressResources, partner_routers: list[APIRouter] | None = None
 ) -> IngressApps:
-    gateway = KafkaGateway(
-        settings.kafka_bootstrap_servers,
-        settings.ingress_instance_id,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        send_timeout_s=settings.kafka_send_timeout_s,
-        rotation=TopicRotation(settings.kafka_topic_rotation_s),
-        features=broker_features(settings.broker),
-        replication_factor=settings.kafka_replication_factor,
-    )
-    database = Database(settings.database_url, settings.database_timeout_s)
-    in_flight = InFlight(settings.ingress_max_in_flight)
-    readiness = CachedReadiness()
-    # Parsed before serving: a bad PARTNER_KEYS or INTERNAL_KEYS stops the process here.
-    partner_config = load_partner_config(settings)
-    service_keys = load_service_keys(settings)
+    """Both apps over the one set of resources the composition root built."""
 
     def app(title: str, description: str, routers: list[APIRouter]) -> FastAPI:
         application = FastAPI(title=title, version=VERSION, description=description)
-        application.state.settings = settings
-        application.state.gateway = gateway
-        application.state.database = database
-        application.state.partner_config = partner_config
-        application.state.service_keys = service_keys
-        application.state.readiness = readiness
+        application.state.resources = resources
         install_error_handlers(application)
         # Outermost last: the access log sees every answer, the body limit comes
         # before anything reads the body, the in-flight cap before any work.
-        application.add_middleware(InFlightLimitMiddleware, in_flight=in_flight)
+        application.add_middleware(InFlightLimitMiddleware, in_flight=resources.in_flight)
         application.add_middleware(BodyLimitMiddleware)
         application.add_middleware(HeaderLimitMiddleware)
         application.add_middleware(RequestContextMiddleware)
@@ -118,9 +92,4 @@ def create_apps(
         " events from order systems, the round-trip probe and metrics.",
         [operations.router, operations.internal_router, driver_meters.router, ride_events.router],
     )
-    return IngressApps(partner, internal, gateway, database, settings)
-
-
-def create_app(settings: IngressSettings, routers: list[APIRouter] | None = None) -> FastAPI:
-    """The partner application alone (partner adapters' tests; `routers` are partner routes)."""
-    return create_apps(settings, routers).partner
+    return IngressApps(partner, internal, resources)

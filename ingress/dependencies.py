@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the process-wide resources, typed for route signatures.
+"""FastAPI dependencies: the instance's shared resources (`ingress.resources`), typed
+for route signatures.
 
 `async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread,
 a thread hand-off per dependency per request.
@@ -13,27 +14,24 @@ from fastapi import Depends, Request
 from ingress.database import Database
 from ingress.health import CachedReadiness
 from ingress.kafka_gateway import KafkaGateway
+from ingress.resources import resources_of
 from ingress.settings import IngressSettings
 
 
 async def _gateway(request: Request) -> KafkaGateway:
-    gateway: KafkaGateway = request.app.state.gateway
-    return gateway
+    return resources_of(request).gateway
 
 
 async def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    return resources_of(request).database
 
 
 async def _settings(request: Request) -> IngressSettings:
-    settings: IngressSettings = request.app.state.settings
-    return settings
+    return resources_of(request).settings
 
 
 async def _readiness(request: Request) -> CachedReadiness:
-    readiness: CachedReadiness = request.app.state.readiness
-    return readiness
+    return resources_of(request).readiness
 
 
 GatewayDep = Annotated[KafkaGateway, Depends(_gateway)]

@@ -20,6 +20,7 @@ from fastapi import Request
 from ingress.admission import PaymentWaiters
 from ingress.errors import ApiError
 from ingress.keyring import InvalidKeys, KeyRing, bearer_token
+from ingress.resources import resources_of
 from ingress.settings import IngressSettings
 from ingress.signatures import SIGNATURE_HEADER, signature_is_valid
 
@@ -65,8 +66,7 @@ def load_partner_config(settings: IngressSettings) -> PartnerConfig:
 
 
 def partner_config(request: Request) -> PartnerConfig:
-    config: PartnerConfig = request.app.state.partner_config
-    return config
+    return resources_of(request).partner_config
 
 
 def _unauthorized() -> ApiError:

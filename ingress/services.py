@@ -8,6 +8,7 @@ from fastapi import Request
 
 from ingress.errors import ApiError
 from ingress.keyring import KeyRing, bearer_token
+from ingress.resources import resources_of
 from ingress.settings import IngressSettings
 
 log = structlog.get_logger(__name__)
@@ -24,7 +25,7 @@ def load_service_keys(settings: IngressSettings) -> KeyRing:
 
 async def require_service(request: Request) -> str:
     """A dependency admitting any configured service's key; 401 `unauthorized` otherwise."""
-    keys: KeyRing = request.app.state.service_keys
+    keys = resources_of(request).service_keys
     token = bearer_token(request.headers.get("authorization"))
     service = keys.owner_of(token) if token is not None else None
     if service is None:

@@ -7,26 +7,24 @@ import socket
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import local_defaults
 from messaging.broker_features import BrokerName
 from messaging.rotation import TopicRotation
-
-DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
-DEFAULT_INTERNAL_KEYS = "order-events=dev-internal-key"
 
 
 class IngressSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    ingress_host: str = "127.0.0.1"
-    ingress_port: int = 8080
+    ingress_host: str = local_defaults.HOST
+    ingress_port: int = local_defaults.INGRESS_PORT
     # The internal listener (driver route, ride events, probe, metrics): never the partners'.
-    ingress_internal_host: str = "127.0.0.1"
-    ingress_internal_port: int = 8090
+    ingress_internal_host: str = local_defaults.HOST
+    ingress_internal_port: int = local_defaults.INGRESS_INTERNAL_PORT
     # Names this instance's reply topic; keep it stable across restarts.
     ingress_instance_id: str = Field(
         default_factory=lambda: f"ingress-{socket.gethostname()}", pattern=r"^[A-Za-z0-9._-]+$"
     )
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: str = local_defaults.KAFKA_BOOTSTRAP_SERVERS
     # Which broker that is (messaging/broker_features.py); the launcher sets it.
     broker: BrokerName = "kafka"
     # Of the reply topic this instance creates (1 on a single broker).
@@ -37,15 +35,15 @@ class IngressSettings(BaseSettings):
     # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
     # The launcher sets it for its embedded broker; it must be the same in every process.
     kafka_topic_rotation_s: float = Field(default=0.0, ge=0, le=3600)
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
+    database_url: str = local_defaults.DATABASE_URL
     database_timeout_s: float = Field(default=1.5, gt=0, le=10)
     probe_timeout_s: float = Field(default=5.0, gt=0)
     # `mobi=<key>[,<partner>=<key>...]`; only digests are kept (ingress.partners).
-    partner_keys: str = DEFAULT_PARTNER_KEYS
+    partner_keys: str = local_defaults.PARTNER_KEYS
     # Partners whose requests must carry `X-Signature` (comma-separated names).
     partner_signed: str = ""
     # `<service>=<key>[,...]`: callers of the internal listener's service routes.
-    internal_keys: str = DEFAULT_INTERNAL_KEYS
+    internal_keys: str = local_defaults.INTERNAL_KEYS
     # Requests held at once by this instance (both listeners); past it 503 at once.
     ingress_max_in_flight: int = Field(default=2000, ge=1, le=100_000)
     # Requests waiting at once for one payment (same partner and transaction id).

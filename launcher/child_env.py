@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import local_defaults
 from launcher.config import StackConfig
 from launcher.logs import Log
 from messaging.rotation import ROTATION_ENV, TopicRotation
@@ -11,9 +12,9 @@ from observability.logs import LOG_FORMAT_ENV
 
 # Defaults of the local run, given to the children when the environment lacks them.
 ENV_DEFAULTS = {
-    "PARTNER_KEYS": "mobi=dev-mobi-key",
+    "PARTNER_KEYS": local_defaults.PARTNER_KEYS,
     "METERS_ROLLOUT": "all",
-    "MONITEX_API_KEY": "dev-monitex-key",
+    "MONITEX_API_KEY": local_defaults.MONITEX_API_KEY,
 }
 # Each peer's base URL defaults to the sandbox's prefix for it.
 PEER_URL_PREFIXES = {

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+import local_defaults
 from launcher.broker_choice import choose_broker
 from launcher.migrate import MIGRATIONS_DIR
 from launcher.ports import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = PROJECT_ROOT / ".run"
-FIRST_WORKER_WEB_PORT = 6066
-FIRST_INGRESS_INTERNAL_PORT = 8090
+FIRST_WORKER_WEB_PORT = local_defaults.WORKER_WEB_PORT
+FIRST_INGRESS_INTERNAL_PORT = local_defaults.INGRESS_INTERNAL_PORT
 DEFAULT_TOPIC_ROTATION_S = 10.0
 
 
@@ -29,8 +30,8 @@ class StackConfig:
     """Where everything listens and what to start. Defaults are those of `make run`."""
 
     run_dir: Path = DEFAULT_RUN_DIR
-    host: str = "127.0.0.1"
-    broker_port: int = 9092
+    host: str = local_defaults.HOST
+    broker_port: int = local_defaults.BROKER_PORT
     # The embedded broker: "kafka" (Apache Kafka, KRaft) or "tansu" (launcher/broker_choice.py).
     broker: str = "tansu"
     broker_reason: str = "the default of StackConfig"  # said at start
@@ -38,12 +39,12 @@ class StackConfig:
     # Of every topic the launcher creates; on the local single node both are 1.
     replication_factor: int = 1
     min_insync_replicas: int = 1
-    postgres_port: int = 54329
-    database: str = "taxi"
-    ingress_ports: list[int] = field(default_factory=lambda: [8080])
+    postgres_port: int = local_defaults.POSTGRES_PORT
+    database: str = local_defaults.DATABASE
+    ingress_ports: list[int] = field(default_factory=lambda: [local_defaults.INGRESS_PORT])
     # Each ingress's internal listener; default 8090, 8091, ... (one per ingress).
     ingress_internal_ports: list[int] | None = None
-    sandbox_port: int = 8081
+    sandbox_port: int = local_defaults.SANDBOX_PORT
     workers: int = 1
     # Default: 6066, 6067, ... (WORKER_WEB_PORT = 6066 + N - 1)
     worker_web_ports: list[int] | None = None

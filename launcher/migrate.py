@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+import local_defaults
 from launcher.logs import Log, OutputSink, redact_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
 # Any fixed 64-bit number that no other part of the system uses as an advisory lock key.
 ADVISORY_LOCK_KEY = 0x7461786_90001
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -137,7 +137,7 @@ async def run_migrations(database_url: str, log: Log) -> int:
 
 def main() -> int:
     log = Log(OutputSink(prefixed=False), process="migrate")
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    database_url = os.environ.get("DATABASE_URL") or local_defaults.DATABASE_URL
     return asyncio.run(run_migrations(database_url, log))
 
 

@@ -12,12 +12,10 @@ import asyncio
 import os
 import sys
 
+import local_defaults
 from launcher.kafka_topics import ensure_topics, system_topics
 from launcher.logs import Log, OutputSink
 from launcher.migrate import run_migrations
-
-DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
 
 
 async def _setup(
@@ -37,8 +35,10 @@ async def _setup(
 
 def main() -> int:
     log = Log(OutputSink(prefixed=False), process="setup")
-    bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP_SERVERS
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    bootstrap_servers = (
+        os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_defaults.KAFKA_BOOTSTRAP_SERVERS
+    )
+    database_url = os.environ.get("DATABASE_URL") or local_defaults.DATABASE_URL
     replication = (
         int(os.environ.get("KAFKA_REPLICATION_FACTOR") or 1),
         int(os.environ.get("KAFKA_MIN_INSYNC_REPLICAS") or 1),

@@ -14,13 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from observability.context_values import set_for_block
 
 LOG_FORMAT_ENV = "LOG_FORMAT"
 FIRST_KEYS = ("ts", "level", "process", "event")
@@ -125,11 +127,6 @@ def configure_logging(process: str, level: str = "INFO") -> None:
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
-@contextmanager
-def correlation(correlation_id: str | None) -> Iterator[None]:
+def correlation(correlation_id: str | None) -> AbstractContextManager[None]:
     """Tag every log line written inside the block with `correlation_id`."""
-    token = correlation_id_var.set(correlation_id)
-    try:
-        yield
-    finally:
-        correlation_id_var.reset(token)
+    return set_for_block(correlation_id_var, correlation_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from observability.context_values import set_for_block
 from observability.logs import correlation_id_var
 
 log = structlog.get_logger(__name__)
@@ -43,14 +44,23 @@ _COLUMNS = (
 )
 
 
-@contextlib.contextmanager
-def journal_subject(subject: str | None) -> Iterator[None]:
+def journal_subject(subject: str | None) -> AbstractContextManager[None]:
     """Note every peer call made inside the block as made for `subject`."""
-    token = subject_var.set(subject)
-    try:
-        yield
-    finally:
-        subject_var.reset(token)
+    return set_for_block(subject_var, subject)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCall:
+    """One finished call to a peer, as its caller saw it (never its body)."""
+
+    peer: str
+    operation: str
+    outcome: str
+    seconds: float
+    method: str
+    path: str
+    # What the call was made for, when the caller knows better than `journal_subject`.
+    subject: str | None
 
 
 @dataclass(frozen=True)
@@ -76,30 +86,20 @@ class PeerJournal:
         self.pending: deque[PeerCallNote] = deque(maxlen=MAX_PENDING)
         self.enabled = False
 
-    def note(
-        self,
-        peer: str,
-        operation: str,
-        outcome: str,
-        seconds: float,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        subject: str | None = None,
-    ) -> None:
+    def note(self, call: PeerCall) -> None:
         if not self.enabled:
             return
         self.pending.append(
             PeerCallNote(
                 at=datetime.now(UTC),
-                subject=subject if subject is not None else subject_var.get(),
+                subject=call.subject if call.subject is not None else subject_var.get(),
                 correlation_id=correlation_id_var.get(),
-                peer=peer,
-                operation=operation,
-                method=method,
-                path=path,
-                outcome=outcome,
-                duration_ms=round(seconds * 1000, 3),
+                peer=call.peer,
+                operation=call.operation,
+                method=call.method,
+                path=call.path,
+                outcome=call.outcome,
+                duration_ms=round(call.seconds * 1000, 3),
             )
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 from observability.metrics import WindowedMax
-from observability.peer_journal import JOURNAL
+from observability.peer_journal import JOURNAL, PeerCall
 
 PEER_CALLS = Counter(
     "peer_calls_total",
@@ -23,18 +23,9 @@ PEER_CALL_MAX = WindowedMax(
 )
 
 
-def record_peer_call(
-    peer: str,
-    operation: str,
-    outcome: str,
-    seconds: float,
-    *,
-    method: str | None = None,
-    path: str | None = None,
-    subject: str | None = None,
-) -> None:
+def record_peer_call(call: PeerCall) -> None:
     """Count and time the call, and note it in the worker's peer journal (no bodies)."""
-    JOURNAL.note(peer, operation, outcome, seconds, method=method, path=path, subject=subject)
-    PEER_CALLS.labels(peer, operation, outcome).inc()
-    PEER_CALL_SECONDS.labels(peer, operation).observe(seconds)
-    PEER_CALL_MAX.observe((peer, operation), seconds)
+    JOURNAL.note(call)
+    PEER_CALLS.labels(call.peer, call.operation, call.outcome).inc()
+    PEER_CALL_SECONDS.labels(call.peer, call.operation).observe(call.seconds)
+    PEER_CALL_MAX.observe((call.peer, call.operation), call.seconds)

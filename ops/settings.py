@@ -7,15 +7,18 @@ import getpass
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import local_defaults
+from local_defaults import sandbox_peer_url
+
 
 class OpsSettings(BaseSettings):
-    """Defaults are the local run (`make run`)."""
+    """Defaults are the local run's (`local_defaults`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/taxi"
-    payments_service_url: str = "http://127.0.0.1:8081/contractor-merch-payments"
+    kafka_bootstrap_servers: str = local_defaults.KAFKA_BOOTSTRAP_SERVERS
+    database_url: str = local_defaults.DATABASE_URL
+    payments_service_url: str = sandbox_peer_url("contractor-merch-payments")
     payments_service_timeout: float = Field(default=3.0, gt=0, le=30)
     # Seconds per slot of the rotated topics on the embedded broker (messaging/rotation.py);
     # unset: found out from the broker (see ops/kafka_io.py).

@@ -8,7 +8,7 @@ this module opens nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import asyncpg
@@ -36,6 +36,15 @@ APP_ID = PROCESSORS_GROUP
 Hook = Callable[["Resources"], Awaitable[None]]
 
 
+Opened = TypeVar("Opened")
+
+
+def _opened(resource: Opened | None, what: str) -> Opened:
+    if resource is None:
+        raise RuntimeError(f"{what} is opened when the worker starts")
+    return resource
+
+
 class Resources:
     """What agents share in one worker; `open` and `close` follow the worker's life."""
 
@@ -61,22 +70,16 @@ class Resources:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("the database pool is opened when the worker starts")
-        return self._pool
+        return _opened(self._pool, "the database pool")
 
     @property
     def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("the HTTP client is opened when the worker starts")
-        return self._http
+        return _opened(self._http, "the HTTP client")
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """A plain aiohttp session, for the hottest peer call (the payments service)."""
-        if self._session is None:
-            raise RuntimeError("the HTTP session is opened when the worker starts")
-        return self._session
+        return _opened(self._session, "the HTTP session")
 
     @property
     def delivery(self) -> Delivery:

@@ -34,6 +34,7 @@ from processors.meters import agents as meter_agents
 from processors.meters.repository import PostgresMeterStates
 from processors.meters.service import FinishRide, MeterPorts, RideEvents
 from processors.meters.settings import MeterSettings
+from processors.meters.start_ride import StartMeterRide
 from processors.payments import agents as payment_agents
 from processors.payments.ports import PaymentPorts
 from processors.payments.redaction import redact_command
@@ -83,7 +84,10 @@ def build_use_cases(resources: Resources, settings: ProcessorSettings) -> UseCas
         payments=build_payment_use_cases(payment_ports, payments.timing),
         meters=MeterUseCases(
             ride_events=RideEvents(
-                meter_ports, settings.meters.rollout, settings.meters.meter_start_max_age
+                meter_ports,
+                StartMeterRide(
+                    meter_ports, settings.meters.rollout, settings.meters.meter_start_max_age
+                ),
             ),
             finish_ride=FinishRide(meter_ports, settings.meters.meter_finish_wait_for_start_s),
         ),

@@ -8,11 +8,12 @@ connection's cause changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 
 import asyncpg
+
+from observability.context_values import set_for_block
 
 SETTING = "taxi.change_cause"
 
@@ -22,13 +23,9 @@ cause_var: ContextVar[str] = ContextVar("change_cause", default="")
 _session_cause: dict[int, str] = {}
 
 
-@contextmanager
-def caused_by(cause: str) -> Iterator[None]:
-    token = cause_var.set(cause)
-    try:
-        yield
-    finally:
-        cause_var.reset(token)
+def caused_by(cause: str) -> AbstractContextManager[None]:
+    """Every change made inside the block is recorded as made for `cause`."""
+    return set_for_block(cause_var, cause)
 
 
 async def apply_change_cause(connection: asyncpg.Connection) -> None:

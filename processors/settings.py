@@ -1,5 +1,5 @@
 """Configuration of a processor worker, parsed once at start from the environment
-(`processors.bootstrap`), and the development defaults of every processors setting.
+(`processors.bootstrap`); the development defaults come from `local_defaults`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ from typing import TypeVar
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import local_defaults
 from messaging.broker_features import BrokerName
-
-# Development defaults, in this one place: where `make run` (launcher/stack.py) puts
-# the broker, the database and the sandbox's fake peers. Production sets each variable.
-DEV_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
-DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
-DEV_SANDBOX_URL = "http://127.0.0.1:8081"
 
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
@@ -40,7 +35,7 @@ def parse_settings(cls: type[AnySettings], what: str) -> AnySettings:
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    kafka_bootstrap_servers: str = DEV_KAFKA_BOOTSTRAP_SERVERS
+    kafka_bootstrap_servers: str = local_defaults.KAFKA_BOOTSTRAP_SERVERS
     # Which broker that is (messaging/broker_features.py); the launcher sets it.
     broker: BrokerName = "kafka"
     # Tansu holds every fetch for its full wait, so this is the floor of each hop's latency.
@@ -54,9 +49,9 @@ class KafkaSettings(BaseSettings):
 
 class WorkerSettings(KafkaSettings):
     worker_id: str = Field(default_factory=lambda: f"worker-{socket.gethostname()}")
-    worker_web_host: str = "127.0.0.1"
-    worker_web_port: int = 6066
-    database_url: str = DEV_DATABASE_URL
+    worker_web_host: str = local_defaults.HOST
+    worker_web_port: int = local_defaults.WORKER_WEB_PORT
+    database_url: str = local_defaults.DATABASE_URL
     database_pool_size: int = Field(default=10, ge=1, le=100)
     # Past these a request is answered 503 `unavailable` instead of waiting (contract: 2 s).
     database_acquire_timeout_s: float = Field(default=1.0, gt=0, le=30)

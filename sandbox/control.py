@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sandbox.context import CorrelationIdDep, SandboxDep
 from sandbox.errors import PeerError
 from sandbox.merch_payments import payment_answer
-from sandbox.peer_names import PEER_SERVICES
+from sandbox.peer_names import ServiceFilter
 from sandbox.peers.monitex import money
 from sandbox.peers.order_core import revision
 from sandbox.state import Acceptance, Driver, Order, Payment
@@ -189,14 +189,7 @@ async def drop_events(body: EventDropping, sandbox: SandboxDep) -> dict[str, Any
 
 
 @router.get("/journal")
-async def journal(sandbox: SandboxDep, service: str | None = None) -> dict[str, Any]:
-    if service is not None and service not in PEER_SERVICES:
-        raise PeerError(
-            422,
-            "invalid_request",
-            "unknown service",
-            details={"service": service, "known": list(PEER_SERVICES)},
-        )
+async def journal(sandbox: SandboxDep, service: ServiceFilter) -> dict[str, Any]:
     return {"calls": sandbox.journal.calls(service)}
 
 

@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import Any, Self
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from sandbox.context import SandboxDep
-from sandbox.peer_names import known_service
+from sandbox.peer_names import ServiceName
 
 MAX_DELAY_MS = 600_000
 
@@ -78,16 +78,11 @@ class Faults:
 
 
 class FaultRequest(BaseModel):
-    service: str
+    service: ServiceName
     operation: str = Field(min_length=1)
     mode: FaultMode
     times: int | None = Field(default=None, ge=1)
     delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
-
-    @field_validator("service")
-    @classmethod
-    def _known_service(cls, value: str) -> str:
-        return known_service(value)
 
     @model_validator(mode="after")
     def _delay_only_when_slow(self) -> Self:

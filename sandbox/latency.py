@@ -15,11 +15,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Self
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from sandbox.context import SandboxDep
-from sandbox.errors import PeerError
-from sandbox.peer_names import PEER_SERVICES, known_service
+from sandbox.peer_names import ServiceFilter, ServiceName
 
 # The standard normal's 99th percentile: p99 = median * exp(Z_99 * sigma).
 Z_99 = 2.3263478740408408
@@ -68,14 +67,9 @@ class Latencies:
 
 
 class LatencyRequest(BaseModel):
-    service: str
+    service: ServiceName
     median_ms: float = Field(gt=0, le=MAX_MEDIAN_MS)
     p99_ms: float = Field(gt=0, le=MAX_P99_MS)
-
-    @field_validator("service")
-    @classmethod
-    def _known_service(cls, value: str) -> str:
-        return known_service(value)
 
     @model_validator(mode="after")
     def _tail_not_below_median(self) -> Self:
@@ -100,14 +94,7 @@ async def list_latencies(sandbox: SandboxDep) -> dict[str, Any]:
 
 
 @router.delete("")
-async def clear_latencies(sandbox: SandboxDep, service: str | None = None) -> dict[str, Any]:
+async def clear_latencies(sandbox: SandboxDep, service: ServiceFilter) -> dict[str, Any]:
     """Every peer instant again, or only `service`."""
-    if service is not None and service not in PEER_SERVICES:
-        raise PeerError(
-            422,
-            "invalid_request",
-            "unknown service",
-            details={"service": service, "known": list(PEER_SERVICES)},
-        )
     sandbox.latencies.clear(service)
     return {"latencies": sandbox.latencies.profiles()}

@@ -45,14 +45,7 @@ CANCELLED = PaymentStatus.CANCELLED
 
 
 def payment_answer(payment: Payment) -> PaymentAnswer:
-    return PaymentAnswer(
-        payment_id=payment.payment_id,
-        status=payment.status,
-        decline_reason=payment.decline_reason,
-        amount=payment.amount,
-        currency=payment.currency,
-        refunded_total=payment.refunded_total,
-    )
+    return PaymentAnswer.model_validate(payment)
 
 
 def _decline_reason(driver: Driver | None, request: CreatePayment) -> str | None:
@@ -171,7 +164,7 @@ class MerchPayments:
                 raise PeerError(
                     409, "idempotency_conflict", "refund_id already used with another body"
                 )
-            return self._refund_answer(done)
+            return RefundAnswer.model_validate(done)
         if payment.status != CONFIRMED:
             raise PeerError(409, "payment_not_refundable", "only a confirmed payment is refundable")
         if request.amount > payment.amount - payment.refunded_total:
@@ -181,16 +174,7 @@ class MerchPayments:
         refund = Refund(request.refund_id, payment_id, request.amount, payment.refunded_total)
         self._world.refunds[refund.refund_id] = refund
         log.info("refund_succeeded", payment_id=payment_id, refund_id=refund.refund_id)
-        return self._refund_answer(refund)
-
-    @staticmethod
-    def _refund_answer(refund: Refund) -> RefundAnswer:
-        return RefundAnswer(
-            refund_id=refund.refund_id,
-            payment_id=refund.payment_id,
-            amount=refund.amount,
-            refunded_total=refund.refunded_total,
-        )
+        return RefundAnswer.model_validate(refund)
 
     @staticmethod
     def _check_same_request(payment: Payment, request: CreatePayment) -> None:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic import AfterValidator
+
+from sandbox.errors import PeerError
+
 CONTRACTOR_MERCH_PAYMENTS = "contractor-merch-payments"
 MONITEX = "monitex"
 ORDER_CORE = "order-core"
@@ -36,3 +43,22 @@ def known_service(value: str) -> str:
     if value not in PEER_SERVICES:
         raise ValueError(f"unknown service; one of {', '.join(PEER_SERVICES)}")
     return value
+
+
+# A body field naming a peer the sandbox fakes.
+ServiceName = Annotated[str, AfterValidator(known_service)]
+
+
+def service_filter(service: str | None = None) -> str | None:
+    """Query `?service=`: a peer's name or nothing; any other name is answered 422."""
+    if service is not None and service not in PEER_SERVICES:
+        raise PeerError(
+            422,
+            "invalid_request",
+            "unknown service",
+            details={"service": service, "known": list(PEER_SERVICES)},
+        )
+    return service
+
+
+ServiceFilter = Annotated[str | None, Depends(service_filter)]

@@ -7,17 +7,19 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import local_defaults
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    sandbox_host: str = "127.0.0.1"
-    sandbox_port: int = Field(default=8081, ge=1, le=65535)
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    sandbox_host: str = local_defaults.HOST
+    sandbox_port: int = Field(default=local_defaults.SANDBOX_PORT, ge=1, le=65535)
+    kafka_bootstrap_servers: str = local_defaults.KAFKA_BOOTSTRAP_SERVERS
     # Seconds per slot of the rotated topics (messaging/rotation.py); 0: no rotation.
     # The launcher sets it for its embedded broker; it must be the same in every process.
     kafka_topic_rotation_s: float = Field(default=0.0, ge=0, le=3600)
-    monitex_api_key: str = "dev-monitex-key"
+    monitex_api_key: str = local_defaults.MONITEX_API_KEY
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # An injected `timeout` fault hangs this long before answering 504, so the

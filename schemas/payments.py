@@ -99,6 +99,9 @@ for _name in [name for name in globals() if name.startswith("RootModel[")]:
 class PaymentResult(BaseModel):
     """A payment as the core knows it; partner adapters map it to their bodies."""
 
+    # Read from the core's payment by field name.
+    model_config = ConfigDict(from_attributes=True)
+
     partner: str
     transaction_id: str
     payment_id: str

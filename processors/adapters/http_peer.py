@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from observability.peer_journal import PeerCall
 from observability.peer_metrics import record_peer_call
 from processors.meters.errors import (
     PeerError,
@@ -70,14 +71,8 @@ class HttpPeer:
             outcome = _outcome(exc)
             raise
         finally:
-            record_peer_call(
-                self.peer,
-                operation,
-                outcome,
-                time.perf_counter() - started,
-                method="POST",
-                path=path,
-            )
+            seconds = time.perf_counter() - started
+            record_peer_call(PeerCall(self.peer, operation, outcome, seconds, "POST", path, None))
 
     async def _post(
         self,

@@ -22,6 +22,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from observability.logs import correlation_id_var
+from observability.peer_journal import PeerCall
 from observability.peer_metrics import record_peer_call
 from processors.http_client import REQUEST_ID_HEADER
 from processors.peer_errors import PeerNotFound, PeerRejected, PeerUnavailable
@@ -122,15 +123,9 @@ class HttpPaymentsService:
             outcome = "ok"
             return parsed
         finally:
-            record_peer_call(
-                PEER,
-                operation,
-                outcome,
-                time.perf_counter() - started,
-                method=method,
-                path=urlsplit(url).path,
-                subject=subject,
-            )
+            seconds = time.perf_counter() - started
+            path = urlsplit(url).path
+            record_peer_call(PeerCall(PEER, operation, outcome, seconds, method, path, subject))
 
     async def _exchange(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]

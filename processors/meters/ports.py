@@ -118,6 +118,15 @@ class DriverNotifier(Protocol):
 
 
 @dataclass(frozen=True)
+class StartFailure:
+    """Why an order's meter did not start: the step, its reason, the ride it left."""
+
+    step: StartStep
+    reason: str
+    meter_ride_id: str | None = None
+
+
+@dataclass(frozen=True)
 class MeterRecord:
     """What we know of an order's meter ride (a row of `meter_rides`)."""
 
@@ -156,12 +165,7 @@ class MeterStates(Protocol):
     ) -> None: ...
 
     async def mark_failed(
-        self,
-        order_id: str,
-        step: StartStep,
-        reason: str,
-        meter_ride_id: str | None,
-        price: Money | None,
+        self, order_id: str, failure: StartFailure, price: Money | None
     ) -> None: ...
 
     async def mark_cancelled(self, order_id: str, park_id: str, driver_profile_id: str) -> None:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import asyncpg
 
 from processors.meters.domain import MeterState, Money, StartStep
-from processors.meters.ports import MeterRecord
+from processors.meters.ports import MeterRecord, StartFailure
 
 _COLUMNS = """order_id, state, park_id, driver_profile_id, price, currency, meter_ride_id,
     failed_step, failure_reason, meter_price, meter_currency"""
@@ -91,24 +92,17 @@ class PostgresMeterStates:
             price.currency if price else None,
         )
 
-    async def mark_failed(
-        self,
-        order_id: str,
-        step: StartStep,
-        reason: str,
-        meter_ride_id: str | None,
-        price: Money | None,
-    ) -> None:
+    async def mark_failed(self, order_id: str, failure: StartFailure, price: Money | None) -> None:
         await self._update(
             order_id,
             "start_failed",
-            {"step": step, "reason": reason, "meter_ride_id": meter_ride_id},
+            asdict(failure),
             """UPDATE meter_rides SET state = 'failed', failed_step = $2, failure_reason = $3,
                    meter_ride_id = $4, price = $5, currency = $6, updated_at = now()
                WHERE order_id = $1""",
-            str(step),
-            reason,
-            meter_ride_id,
+            str(failure.step),
+            failure.reason,
+            failure.meter_ride_id,
             price.amount if price else None,
             price.currency if price else None,
         )

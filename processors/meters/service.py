@@ -12,18 +12,14 @@ from processors.meters.domain import (
     METER_CURRENCY_BY_COUNTRY,
     Disagreement,
     MeterState,
-    Rollout,
     SkipReason,
 )
 from processors.meters.errors import PeerError, PeerRejected
 from processors.meters.finish_ride import FinishRide
 from processors.meters.ports import MeterPorts, MeterRecord
 from processors.meters.start_ride import (
-    DEFAULT_MAX_START_AGE_S,
-    Clock,
     StartMeterRide,
     StartOutcome,
-    utc_now,
 )
 from schemas.rides import RideEvent, RideEventType
 
@@ -92,15 +88,9 @@ class CancelMeterRide:
 class RideEvents:
     """Routes one ride event: starts, cancels, and counts the rides of meter countries."""
 
-    def __init__(
-        self,
-        ports: MeterPorts,
-        rollout: Rollout,
-        max_start_age_s: float = DEFAULT_MAX_START_AGE_S,
-        clock: Clock = utc_now,
-    ) -> None:
+    def __init__(self, ports: MeterPorts, start: StartMeterRide) -> None:
         self._states = ports.states
-        self.start = StartMeterRide(ports, rollout, max_start_age_s, clock)
+        self.start = start
         self.cancel = CancelMeterRide(ports)
 
     async def __call__(self, event: RideEvent) -> None:

@@ -11,9 +11,10 @@ from functools import cached_property
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import local_defaults
+from local_defaults import sandbox_peer_url
 from processors.meters.domain import Rollout
 from processors.meters.rollout import parse_rollout
-from processors.settings import DEV_SANDBOX_URL as SANDBOX_URL
 from processors.settings import parse_settings
 
 
@@ -21,14 +22,14 @@ class MeterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     meters_rollout: str = "all"
-    monitex_url: str = f"{SANDBOX_URL}/monitex"
-    monitex_api_key: SecretStr = SecretStr("dev-monitex-key")
-    order_core_url: str = f"{SANDBOX_URL}/order-core"
-    fleet_vehicles_url: str = f"{SANDBOX_URL}/fleet-vehicles"
-    driver_profiles_url: str = f"{SANDBOX_URL}/driver-profiles"
-    personal_url: str = f"{SANDBOX_URL}/personal"
-    driver_orders_builder_url: str = f"{SANDBOX_URL}/driver-orders-builder"
-    client_notify_url: str = f"{SANDBOX_URL}/client-notify"
+    monitex_url: str = sandbox_peer_url("monitex")
+    monitex_api_key: SecretStr = SecretStr(local_defaults.MONITEX_API_KEY)
+    order_core_url: str = sandbox_peer_url("order-core")
+    fleet_vehicles_url: str = sandbox_peer_url("fleet-vehicles")
+    driver_profiles_url: str = sandbox_peer_url("driver-profiles")
+    personal_url: str = sandbox_peer_url("personal")
+    driver_orders_builder_url: str = sandbox_peer_url("driver-orders-builder")
+    client_notify_url: str = sandbox_peer_url("client-notify")
     # The finish's order-core read plus its vendor call must fit FINISH_RIDE_TIMEOUT.
     monitex_timeout_s: float = Field(default=2.0, gt=0, le=30)
     peer_timeout_s: float = Field(default=1.0, gt=0, le=30)

@@ -30,7 +30,13 @@ from processors.meters.domain import (
     too_late_to_start,
 )
 from processors.meters.errors import PeerError, RevisionConflict
-from processors.meters.ports import MeterPorts, MeterRecord, OrderSnapshot, StartRideCommand
+from processors.meters.ports import (
+    MeterPorts,
+    MeterRecord,
+    OrderSnapshot,
+    StartFailure,
+    StartRideCommand,
+)
 from schemas.rides import RideEvent
 
 log = structlog.get_logger(__name__)
@@ -73,9 +79,7 @@ class _StepFailed(Exception):
 
     def __init__(self, step: StartStep, reason: str, meter_ride_id: str | None = None) -> None:
         super().__init__(f"{step}: {reason}")
-        self.step = step
-        self.reason = reason
-        self.meter_ride_id = meter_ride_id
+        self.failure = StartFailure(step, reason, meter_ride_id)
 
 
 class StartMeterRide:
@@ -159,7 +163,7 @@ class StartMeterRide:
         )
         if not await self._may_run(event, existing):
             return self._skipped(event, SkipReason.ALREADY_HANDLED)
-        failure = _StepFailed(StartStep.ORDER_CORE_READ, exc.reason)
+        failure = StartFailure(StartStep.ORDER_CORE_READ, exc.reason)
         await self._fail(event, None, failure, None)
         metrics.STARTS.labels("failed", failure.step).inc()
         return StartOutcome(failed_step=failure.step)
@@ -200,7 +204,8 @@ class StartMeterRide:
                 ),
                 meter_ride_id,
             )
-        except _StepFailed as failure:
+        except _StepFailed as failed:
+            failure = failed.failure
             await self._fail(event, order.performer, failure, price)
             return StartOutcome(failed_step=failure.step, meter_ride_id=failure.meter_ride_id)
         await self._p.states.mark_started(event.order_id, meter_ride_id, price)
@@ -261,7 +266,7 @@ class StartMeterRide:
         self,
         event: RideEvent,
         performer: Performer | None,
-        failure: _StepFailed,
+        failure: StartFailure,
         price: Money | None,
     ) -> None:
         plan = FAILURE_PLANS[failure.step]
@@ -290,9 +295,7 @@ class StartMeterRide:
                     performer.park_id, performer.driver_profile_id, event.order_id
                 ),
             )
-        await self._p.states.mark_failed(
-            event.order_id, failure.step, failure.reason, failure.meter_ride_id, price
-        )
+        await self._p.states.mark_failed(event.order_id, failure, price)
         await self._p.states.note(event.order_id, "start_failure_handled", detail)
 
     @staticmethod

@@ -120,16 +120,7 @@ class Payment:
         return self.request_hash is not None
 
     def result(self) -> PaymentResult:
-        return PaymentResult(
-            partner=self.partner,
-            transaction_id=self.transaction_id,
-            payment_id=self.payment_id,
-            status=self.status,
-            decline_reason=self.decline_reason,
-            amount=self.amount,
-            currency=self.currency,
-            refunded_total=self.refunded_total,
-        )
+        return PaymentResult.model_validate(self)
 
 
 def check_same_request(payment: Payment, fingerprint: bytes) -> None:

@@ -24,6 +24,7 @@ from processors.payments.domain import (
 from processors.payments.metrics import PAYMENTS
 from processors.payments.ports import (
     Finalized,
+    FinalMove,
     ReplyAddress,
 )
 from schemas.envelope import Reply
@@ -82,15 +83,8 @@ class Finalizer:
             return None
         poll_at = self._ctx.poll_soon() if poll_soon else None
         async with self._ctx.repository.transaction() as tx:
-            return await tx.finalize(
-                payment_id,
-                target,
-                decline_reason,
-                from_statuses=sources,
-                peer_status=peer_status,
-                cancel_owed=cancel_owed,
-                poll_at=poll_at,
-            )
+            move = FinalMove(target, sources, decline_reason, peer_status, cancel_owed, poll_at)
+            return await tx.finalize(payment_id, move)
 
     async def announce(self, finalized: Finalized, sender: ReplyAddress | None) -> Reply | None:
         """Count, log and answer the waiters of a payment that just became final.

@@ -69,6 +69,19 @@ class NewAuthorization:
 
 
 @dataclass(frozen=True)
+class FinalMove:
+    """A move to a final status, made only from `from_statuses`, and what the row
+    learns with it (the service's status when given, a cancel it owes, its next poll)."""
+
+    status: PaymentStatus
+    from_statuses: frozenset[PaymentStatus]
+    decline_reason: DeclineReason | None = None
+    peer_status: PeerStatus | None = None
+    cancel_owed: bool = False
+    poll_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Finalized:
     """A payment that has just moved to a final state, and who waits for it."""
 
@@ -112,18 +125,8 @@ class PaymentStore(Protocol):
 
     async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None: ...
 
-    async def finalize(
-        self,
-        payment_id: str,
-        status: PaymentStatus,
-        decline_reason: DeclineReason | None,
-        *,
-        from_statuses: frozenset[PaymentStatus],
-        peer_status: PeerStatus | None = None,
-        cancel_owed: bool = False,
-        poll_at: datetime | None = None,
-    ) -> Finalized | None:
-        """Move to `status` if now in one of `from_statuses`; None when it was not.
+    async def finalize(self, payment_id: str, move: FinalMove) -> Finalized | None:
+        """Move to `move.status` if now in one of `move.from_statuses`; None when it was not.
 
         Takes the waiting reply addresses off the row and returns them.
         """

@@ -18,7 +18,7 @@ import asyncpg
 
 from processors.payments import sql
 from processors.payments.domain import Payment, PeerStatus, RefundStatus
-from processors.payments.ports import Finalized, NewAuthorization, Refund, ReplyAddress
+from processors.payments.ports import Finalized, FinalMove, NewAuthorization, Refund, ReplyAddress
 from schemas.payments import DeclineReason, PaymentStatus
 
 
@@ -69,6 +69,21 @@ def _parse_waiters(raw: Any) -> list[ReplyAddress]:
     ]
 
 
+def _authorization_values(new: NewAuthorization) -> tuple[object, ...]:
+    """What an authorization records, in the order both SQL statements bind it
+    (request_hash, amount, currency, merchant id, name and mcc, terminal_id)."""
+    merchant = new.merchant
+    return (
+        new.request_hash,
+        new.amount,
+        new.currency,
+        merchant.id,
+        merchant.name,
+        merchant.mcc,
+        new.terminal_id,
+    )
+
+
 class _RefundNotReserved(Exception):
     """Rolls back a refund insert whose amount the payment could not take."""
 
@@ -83,13 +98,7 @@ class PostgresPaymentStore:
             new.payment_id,
             new.partner,
             new.transaction_id,
-            new.request_hash,
-            new.amount,
-            new.currency,
-            new.merchant.id,
-            new.merchant.name,
-            new.merchant.mcc,
-            new.terminal_id,
+            *_authorization_values(new),
             _waiters_json(new.waiter),
             new.acceptance_deadline,
             new.first_poll_at,
@@ -97,44 +106,23 @@ class PostgresPaymentStore:
         return _payment(row) if row is not None else None
 
     async def find(self, partner: str, transaction_id: str) -> Payment | None:
-        row = await self._conn.fetchrow(
-            sql.FIND_BY_TRANSACTION,
-            partner,
-            transaction_id,
-        )
+        row = await self._conn.fetchrow(sql.FIND_BY_TRANSACTION, partner, transaction_id)
         return _payment(row) if row is not None else None
 
     async def find_by_id(self, payment_id: str) -> Payment | None:
-        row = await self._conn.fetchrow(
-            sql.FIND_BY_ID,
-            payment_id,
-        )
+        row = await self._conn.fetchrow(sql.FIND_BY_ID, payment_id)
         return _payment(row) if row is not None else None
 
     async def attach_authorization(self, payment_id: str, new: NewAuthorization) -> Payment | None:
-        row = await self._conn.fetchrow(
-            sql.ATTACH_AUTHORIZATION,
-            payment_id,
-            new.request_hash,
-            new.amount,
-            new.currency,
-            new.merchant.id,
-            new.merchant.name,
-            new.merchant.mcc,
-            new.terminal_id,
-        )
+        values = _authorization_values(new)
+        row = await self._conn.fetchrow(sql.ATTACH_AUTHORIZATION, payment_id, *values)
         return _payment(row) if row is not None else None
 
     async def add_waiter(self, payment_id: str, waiter: ReplyAddress) -> None:
         await self._conn.execute(sql.ADD_WAITER, payment_id, _waiters_json(waiter))
 
     async def await_acceptance(self, payment_id: str, poll_at: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE payments SET peer_status = 'pending_acceptance', next_poll_at = $2,"
-            " updated_at = now() WHERE payment_id = $1 AND status = 'pending'",
-            payment_id,
-            poll_at,
-        )
+        await self._conn.execute(sql.AWAIT_ACCEPTANCE, payment_id, poll_at)
 
     async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None:
         await self._conn.execute(
@@ -143,26 +131,16 @@ class PostgresPaymentStore:
             poll_at,
         )
 
-    async def finalize(
-        self,
-        payment_id: str,
-        status: PaymentStatus,
-        decline_reason: DeclineReason | None,
-        *,
-        from_statuses: frozenset[PaymentStatus],
-        peer_status: PeerStatus | None = None,
-        cancel_owed: bool = False,
-        poll_at: datetime | None = None,
-    ) -> Finalized | None:
+    async def finalize(self, payment_id: str, move: FinalMove) -> Finalized | None:
         row = await self._conn.fetchrow(
             sql.FINALIZE,
             payment_id,
-            status.value,
-            decline_reason.value if decline_reason is not None else None,
-            sorted(s.value for s in from_statuses),
-            peer_status.value if peer_status is not None else None,
-            cancel_owed,
-            poll_at,
+            move.status.value,
+            move.decline_reason.value if move.decline_reason is not None else None,
+            sorted(s.value for s in move.from_statuses),
+            move.peer_status.value if move.peer_status is not None else None,
+            move.cancel_owed,
+            move.poll_at,
         )
         if row is None:
             return None
@@ -172,10 +150,7 @@ class PostgresPaymentStore:
         self, payment_id: str, partner: str, transaction_id: str
     ) -> Payment | None:
         row = await self._conn.fetchrow(
-            sql.RECORD_CANCEL_FIRST,
-            payment_id,
-            partner,
-            transaction_id,
+            sql.RECORD_CANCEL_FIRST, payment_id, partner, transaction_id
         )
         return _payment(row) if row is not None else None
 
@@ -188,24 +163,13 @@ class PostgresPaymentStore:
         )
 
     async def owe_cancel(self, payment_id: str, poll_at: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE payments SET cancel_owed = true, next_poll_at = $2, updated_at = now()"
-            " WHERE payment_id = $1 AND status IN ('declined', 'cancelled')",
-            payment_id,
-            poll_at,
-        )
+        await self._conn.execute(sql.OWE_CANCEL, payment_id, poll_at)
 
     async def claim_due(self, limit: int, lease_until: datetime) -> list[Payment]:
-        now = datetime.now(lease_until.tzinfo)
-        rows = await self._conn.fetch(sql.CLAIM_DUE, limit, lease_until, now)
-        return [_payment(row) for row in rows]
+        return [_payment(row) for row in await self._claim(sql.CLAIM_DUE, limit, lease_until)]
 
     async def find_refund(self, partner: str, refund_id: str) -> Refund | None:
-        row = await self._conn.fetchrow(
-            sql.FIND_REFUND,
-            partner,
-            refund_id,
-        )
+        row = await self._conn.fetchrow(sql.FIND_REFUND, partner, refund_id)
         return _refund(row) if row is not None else None
 
     async def reserve_refund(
@@ -257,9 +221,14 @@ class PostgresPaymentStore:
         )
 
     async def claim_due_refunds(self, limit: int, lease_until: datetime) -> list[Refund]:
-        now = datetime.now(lease_until.tzinfo)
-        rows = await self._conn.fetch(sql.CLAIM_DUE_REFUNDS, limit, lease_until, now)
+        rows = await self._claim(sql.CLAIM_DUE_REFUNDS, limit, lease_until)
         return [_refund(row) for row in rows]
+
+    async def _claim(self, query: str, limit: int, lease_until: datetime) -> list[asyncpg.Record]:
+        """Up to `limit` due rows, leased until `lease_until` (due: by now in its zone)."""
+        now = datetime.now(lease_until.tzinfo)
+        rows: list[asyncpg.Record] = await self._conn.fetch(query, limit, lease_until, now)
+        return rows
 
 
 class PostgresPaymentRepository:

@@ -7,14 +7,14 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from local_defaults import sandbox_peer_url
 from processors.payments.timing import Timing
-from processors.settings import DEV_SANDBOX_URL
 
 
 class PaymentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    payments_service_url: str = f"{DEV_SANDBOX_URL}/contractor-merch-payments"
+    payments_service_url: str = sandbox_peer_url("contractor-merch-payments")
     # Each call to the payments service; a partition waits at most this long on it.
     payments_service_timeout: float = Field(default=3.0, gt=0, le=30)
     # A payment waiting for the driver longer than this is declined and cancelled.

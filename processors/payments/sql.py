@@ -58,6 +58,16 @@ ON CONFLICT DO NOTHING
 RETURNING {REFUND_COLUMNS}
 """  # noqa: S608 (constant column lists)
 
+AWAIT_ACCEPTANCE = """
+UPDATE payments SET peer_status = 'pending_acceptance', next_poll_at = $2, updated_at = now()
+WHERE payment_id = $1 AND status = 'pending'
+"""
+
+OWE_CANCEL = """
+UPDATE payments SET cancel_owed = true, next_poll_at = $2, updated_at = now()
+WHERE payment_id = $1 AND status IN ('declined', 'cancelled')
+"""
+
 ADD_WAITER = """
 UPDATE payments
 SET waiters = CASE WHEN waiters @> $2::jsonb THEN waiters ELSE waiters || $2::jsonb END

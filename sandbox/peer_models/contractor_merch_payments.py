@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PaymentStatus(StrEnum):
@@ -36,7 +36,9 @@ class CreatePayment(BaseModel):
 
 
 class PaymentAnswer(BaseModel):
-    """The answer to create, get and cancel."""
+    """The answer to create, get and cancel: the payment's fields by name."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     payment_id: str
     status: PaymentStatus
@@ -54,6 +56,8 @@ class CreateRefund(BaseModel):
 
 
 class RefundAnswer(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     refund_id: str
     payment_id: str
     status: Literal["succeeded"] = "succeeded"

@@ -44,6 +44,13 @@ async def client(
         yield client
 
 
+async def _control(client: httpx.AsyncClient, path: str, body: Json) -> Json:
+    response = await client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    result: Json = response.json()
+    return result
+
+
 @pytest.fixture
 def add_driver(client: httpx.AsyncClient) -> Callable[..., Awaitable[Json]]:
     async def _add(**overrides: Any) -> Json:
@@ -59,11 +66,7 @@ def add_driver(client: httpx.AsyncClient) -> Callable[..., Awaitable[Json]]:
             "permit_number": "PERMIT-77",
             "blocked": False,
         }
-        body.update(overrides)
-        response = await client.post("/_sandbox/drivers", json=body)
-        assert response.status_code == 200, response.text
-        result: Json = response.json()
-        return result
+        return await _control(client, "/_sandbox/drivers", body | overrides)
 
     return _add
 
@@ -80,11 +83,7 @@ def add_order(client: httpx.AsyncClient) -> Callable[..., Awaitable[Json]]:
             "price": 48.5,
             "meter_price": 52.3,
         }
-        body.update(overrides)
-        response = await client.post("/_sandbox/orders", json=body)
-        assert response.status_code == 200, response.text
-        result: Json = response.json()
-        return result
+        return await _control(client, "/_sandbox/orders", body | overrides)
 
     return _add
 

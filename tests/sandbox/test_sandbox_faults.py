@@ -9,16 +9,10 @@ from typing import Any
 
 import httpx
 
+from tests.sandbox.bodies import PUSH, PUSH_BODY
+
 Json = dict[str, Any]
 Journal = Callable[..., Awaitable[list[Json]]]
-
-PUSH = "/client-notify/v2/push"
-PUSH_BODY = {
-    "service": "taximeter",
-    "client_id": "p-1-d-1",
-    "intent": "external_meter_failed",
-    "notification": {"text": "Enter the price by hand"},
-}
 
 
 async def add_fault(client: httpx.AsyncClient, **body: Any) -> httpx.Response:

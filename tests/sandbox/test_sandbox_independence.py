@@ -21,6 +21,7 @@ from schemas.merch_payments import (
     MerchPaymentState,
     MerchRefund,
 )
+from tests.sandbox.bodies import payment
 
 SANDBOX = Path(__file__).resolve().parents[2] / "sandbox"
 FORBIDDEN = ("processors", "schemas.merch_payments")
@@ -81,16 +82,7 @@ async def test_what_the_fake_payments_service_says_is_what_the_processors_read(
 ) -> None:
     """The two models meet here: our client's model reads the fake's answers and events."""
     await add_driver(balance=20_000)
-    body = {
-        "payment_id": "pay-1",
-        "qr_code": "QR-d-1",
-        "amount": 15_050,
-        "currency": "RUB",
-        "partner": "mobi",
-        "external_id": "9000001",
-        "merchant": {"id": "m-17", "name": "Shop 17", "mcc": "5411"},
-    }
-    request = CreateMerchPayment.model_validate(body)  # what our client sends
+    request = CreateMerchPayment.model_validate(payment())  # what our client sends
 
     created = await client.post(PAYMENTS, json=request.model_dump(mode="json"))
     refunded = await client.post(

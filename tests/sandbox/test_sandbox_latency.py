@@ -14,18 +14,12 @@ import pytest
 
 from sandbox.latency import LatencyProfile
 from sandbox.settings import Settings
+from tests.sandbox.bodies import PUSH, PUSH_BODY
 
 Json = dict[str, Any]
 Journal = Callable[..., Awaitable[list[Json]]]
 
 SEED = 20261130
-PUSH = "/client-notify/v2/push"
-PUSH_BODY = {
-    "service": "taximeter",
-    "client_id": "p-1-d-1",
-    "intent": "external_meter_failed",
-    "notification": {"text": "Enter the price by hand"},
-}
 
 
 @pytest.fixture

@@ -13,25 +13,12 @@ import pytest
 from sandbox.app import create_app
 from sandbox.events import InMemoryPaymentEventPublisher
 from sandbox.settings import Settings
+from tests.sandbox.bodies import payment
 
 PAYMENTS = "/contractor-merch-payments/internal/v1/payments"
 
 Json = dict[str, Any]
 AddDriver = Callable[..., Awaitable[Json]]
-
-
-def payment(payment_id: str = "pay-1", **overrides: Any) -> Json:
-    body: Json = {
-        "payment_id": payment_id,
-        "qr_code": "QR-d-1",
-        "amount": 15_050,
-        "currency": "RUB",
-        "partner": "mobi",
-        "external_id": "9000001",
-        "merchant": {"id": "m-17", "name": "Shop 17", "mcc": "5411"},
-    }
-    body.update(overrides)
-    return body
 
 
 async def driver_state(client: httpx.AsyncClient) -> Json:

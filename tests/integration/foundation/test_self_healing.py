@@ -14,25 +14,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, probe, start_stack, wait_for
+from tests.integration.conftest import RunningStack, probe, wait_for
+from tests.integration.own_stack import own_stack, skip_against_containers
 
 
 @pytest.fixture(scope="module")
 def fragile_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, broker: str
 ) -> Iterator[RunningStack]:
-    if request.config.getoption("--containers"):
-        pytest.skip("breaks the embedded broker on purpose; not run against containers")
+    skip_against_containers(request, "breaks the embedded broker on purpose")
     # On Kafka a session timeout longer than WORKER_BACK_WITHIN_S: the killed worker's
     # test then passes only if static membership hands its partitions straight back.
     env = {"KAFKA_SESSION_TIMEOUT_S": "30"} if broker == "kafka" else {}
-    running = start_stack(
+    with own_stack(
         Path(tmp_path_factory.mktemp(f"fragile-{broker}")), workers=1, broker=broker, env=env
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 def _serving(url: str) -> bool:

@@ -18,7 +18,10 @@ import httpx
 import pytest
 
 from ingress.signatures import sign
-from tests.integration.conftest import RunningStack, start_stack
+from tests.integration.bodies import authorize_body
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack, skip_against_containers
+from tests.integration.payments.conftest import Payments
 
 OLD_KEY, NEW_KEY = "mobi-key-old", "mobi-key-new"
 MAX_IN_FLIGHT = 6
@@ -29,9 +32,8 @@ MAX_WAITERS = 2
 def guarded_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[RunningStack]:
-    if request.config.getoption("--containers"):
-        pytest.skip("settings of its own; the container run covers the session stack")
-    running = start_stack(
+    skip_against_containers(request, "settings of its own")
+    with own_stack(
         Path(tmp_path_factory.mktemp("guarded")),
         env={
             "PARTNER_KEYS": f"mobi={OLD_KEY},mobi={NEW_KEY}",
@@ -39,11 +41,8 @@ def guarded_stack(
             "INGRESS_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
             "INGRESS_MAX_WAITERS_PER_PAYMENT": str(MAX_WAITERS),
         },
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
@@ -58,14 +57,7 @@ def _tx() -> int:
 
 
 def _body(tx: int, qr: str = "qr-unknown") -> bytes:
-    body = {
-        "transaction_id": tx,
-        "qr_code": qr,
-        "amount": 100,
-        "currency": "RUB",
-        "merchant": {"id": "m-1"},
-    }
-    return json.dumps(body).encode()
+    return json.dumps(authorize_body(tx, qr, 100)).encode()
 
 
 def _signed(key: str, body: bytes, *, at: float | None = None) -> dict[str, str]:
@@ -84,20 +76,7 @@ async def _authorize(
 
 
 async def _manual_driver(http: httpx.AsyncClient, stack: RunningStack) -> str:
-    qr = f"qr-{uuid.uuid4().hex}"
-    answer = await http.post(
-        f"{stack.sandbox_url}/_sandbox/drivers",
-        json={
-            "park_id": "park-1",
-            "driver_profile_id": f"d-{uuid.uuid4().hex[:10]}",
-            "balance": 1_000_000,
-            "currency": "RUB",
-            "qr_code": qr,
-            "acceptance": "manual",
-        },
-    )
-    answer.raise_for_status()
-    return qr
+    return (await Payments(stack, http).driver(acceptance="manual")).qr_code
 
 
 async def test_either_of_two_keys_of_one_partner_is_accepted(

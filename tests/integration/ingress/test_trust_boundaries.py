@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from ingress.payment_requests import payment_id_for
 from messaging.topics import RIDE_EVENTS
 from tests.integration.conftest import SERVICE_HEADERS, RunningStack, wait_for
+from tests.integration.payments.conftest import Payments
 
 MOBI = {"Authorization": "Bearer test-mobi-key"}
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
@@ -160,20 +161,7 @@ async def test_a_ride_event_without_a_valid_service_key_is_401_and_nothing_is_pu
 
 
 async def _sandbox_driver(http: httpx.AsyncClient, stack: RunningStack, acceptance: str) -> str:
-    qr = f"qr-{uuid.uuid4().hex}"
-    answer = await http.post(
-        f"{stack.sandbox_url}/_sandbox/drivers",
-        json={
-            "park_id": "park-1",
-            "driver_profile_id": f"d-{uuid.uuid4().hex[:10]}",
-            "balance": 1_000_000,
-            "currency": "RUB",
-            "qr_code": qr,
-            "acceptance": acceptance,
-        },
-    )
-    answer.raise_for_status()
-    return qr
+    return (await Payments(stack, http).driver(acceptance=acceptance)).qr_code
 
 
 async def test_two_requests_sharing_an_x_request_id_each_get_their_own_answer(

@@ -41,6 +41,23 @@ class Ride:
         }
 
 
+def ride_event_body(ride: Ride, event: str = "ride_started", **overrides: Any) -> dict[str, Any]:
+    """A ride event of an Israeli ride, as order systems send it."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event": event,
+        "order_id": ride.order_id,
+        # Now: a ride_started older than METER_START_MAX_AGE no longer starts a meter.
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "country": "ISR",
+        "park_id": ride.park_id,
+        "driver_profile_id": ride.driver_profile_id,
+        "price": 48.5,
+        "currency": "ILS",
+        **overrides,
+    }
+
+
 class Meters:
     def __init__(self, stack: RunningStack) -> None:
         self.stack = stack
@@ -98,19 +115,7 @@ class Meters:
     def ride_event(
         self, ride: Ride, event: str = "ride_started", **overrides: Any
     ) -> httpx.Response:
-        body = {
-            "event_id": str(uuid.uuid4()),
-            "event": event,
-            "order_id": ride.order_id,
-            # Now: a ride_started older than METER_START_MAX_AGE no longer starts a meter.
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "country": "ISR",
-            "park_id": ride.park_id,
-            "driver_profile_id": ride.driver_profile_id,
-            "price": 48.5,
-            "currency": "ILS",
-            **overrides,
-        }
+        body = ride_event_body(ride, event, **overrides)
         response = self.ingress.post("/internal/v1/ride-events", json=body, headers=SERVICE_HEADERS)
         assert response.status_code == 202, response.text
         return response

@@ -8,7 +8,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from messaging import headers as h
 from messaging.topics import RIDE_EVENTS
 from tests.integration.conftest import RunningStack, start_stack, wait_for
-from tests.integration.meters.conftest import DONE_STATES, Meters, Ride
+from tests.integration.meters.conftest import DONE_STATES, Meters, Ride, ride_event_body
 
 MONITEX_TIMEOUT_S = 6.0
 
@@ -97,17 +96,7 @@ async def _produce_start_then_cancel(bootstrap_servers: str, rides: list[Ride]) 
         sends = []
         for ride in rides:
             for event in ("ride_started", "ride_cancelled"):
-                body = {
-                    "event_id": str(uuid.uuid4()),
-                    "event": event,
-                    "order_id": ride.order_id,
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "country": "ISR",
-                    "park_id": ride.park_id,
-                    "driver_profile_id": ride.driver_profile_id,
-                    "price": 48.5,
-                    "currency": "ILS",
-                }
+                body = ride_event_body(ride, event)
                 sends.append(
                     await producer.send(
                         RIDE_EVENTS,

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.bodies import authorize_body, new_qr_code, sandbox_driver
 from tests.integration.conftest import RunningStack, wait_for
 from tests.integration.meters.conftest import Meters
 from tests.integration.payments.conftest import MOBI_KEY, new_transaction_id
@@ -47,32 +48,16 @@ def meters(stack: RunningStack) -> Iterator[Meters]:
 
 
 def _driver(stack: RunningStack, balance: int) -> str:
-    qr = f"qr-{uuid.uuid4().hex}"
-    httpx.post(
-        f"{stack.sandbox_url}/_sandbox/drivers",
-        json={
-            "park_id": "park-metrics",
-            "driver_profile_id": f"d-{uuid.uuid4().hex[:8]}",
-            "balance": balance,
-            "currency": "RUB",
-            "qr_code": qr,
-            "acceptance": "auto",
-        },
-        timeout=5,
-    ).raise_for_status()
+    qr = new_qr_code()
+    driver = sandbox_driver(qr, balance=balance, park_id="park-metrics")
+    httpx.post(f"{stack.sandbox_url}/_sandbox/drivers", json=driver, timeout=5).raise_for_status()
     return qr
 
 
 def _authorize(stack: RunningStack, tx: int, qr: str, **headers: str) -> httpx.Response:
     return httpx.post(
         f"{stack.ingress_url}/mobi/v1/payments",
-        json={
-            "transaction_id": tx,
-            "qr_code": qr,
-            "amount": 1000,
-            "currency": "RUB",
-            "merchant": {"id": "m-1"},
-        },
+        json=authorize_body(tx, qr, 1000),
         headers={"Authorization": f"Bearer {MOBI_KEY}", **headers},
         timeout=30,
     )

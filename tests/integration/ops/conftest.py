@@ -83,8 +83,12 @@ async def produce(
         await producer.stop()
 
 
-async def committed(stack: RunningStack, topic: str, partition: int) -> int:
-    """The processors' committed offset of one partition (-1: none)."""
+async def committed_offsets(
+    stack: RunningStack, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The processors group's committed offsets of those `partitions` that have one (a
+    consumer with the group id reads them; aiokafka's admin client cannot on the
+    embedded broker)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=stack.bootstrap_servers,
         group_id=PROCESSORS_GROUP,
@@ -92,10 +96,16 @@ async def committed(stack: RunningStack, topic: str, partition: int) -> int:
     )
     await consumer.start()
     try:
-        offset = await consumer.committed(TopicPartition(topic, partition))
-        return -1 if offset is None else int(offset)
+        found = {tp: await consumer.committed(tp) for tp in partitions}
+        return {tp: int(offset) for tp, offset in found.items() if offset is not None}
     finally:
         await consumer.stop()
+
+
+async def committed(stack: RunningStack, topic: str, partition: int) -> int:
+    """The processors' committed offset of one partition (-1: none)."""
+    tp = TopicPartition(topic, partition)
+    return (await committed_offsets(stack, [tp])).get(tp, -1)
 
 
 @asynccontextmanager

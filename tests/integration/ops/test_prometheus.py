@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from messaging.topics import PAYMENT_REQUESTS
+from tests.integration.bodies import authorize_body, new_qr_code, sandbox_driver
 from tests.integration.conftest import RunningStack, wait_for
 from tests.integration.meters.conftest import Meters
 from tests.integration.ops.conftest import ops_command, ops_env
@@ -100,30 +101,15 @@ def play_traffic(stack: RunningStack, poison: bytes) -> None:
     partner = {"Authorization": f"Bearer {MOBI_KEY}"}
 
     def driver(balance: int, acceptance: str = "auto") -> str:
-        qr = f"qr-{uuid.uuid4().hex}"
-        httpx.post(
-            f"{sandbox}/_sandbox/drivers",
-            json={
-                "park_id": "park-prom",
-                "driver_profile_id": f"d-{uuid.uuid4().hex[:8]}",
-                "balance": balance,
-                "currency": "RUB",
-                "qr_code": qr,
-                "acceptance": acceptance,
-            },
-        ).raise_for_status()
+        qr = new_qr_code()
+        body = sandbox_driver(qr, balance=balance, acceptance=acceptance, park_id="park-prom")
+        httpx.post(f"{sandbox}/_sandbox/drivers", json=body).raise_for_status()
         return qr
 
     def authorize(tx: int, qr: str) -> str:
         answer = httpx.post(
             f"{ingress}/mobi/v1/payments",
-            json={
-                "transaction_id": tx,
-                "qr_code": qr,
-                "amount": 1000,
-                "currency": "RUB",
-                "merchant": {"id": "m-1"},
-            },
+            json=authorize_body(tx, qr, 1000),
             headers=partner,
             timeout=30,
         )

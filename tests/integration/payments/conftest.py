@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from ingress.payment_requests import payment_id_for
 from tests.eventually import eventually
+from tests.integration.bodies import authorize_body, new_qr_code, sandbox_driver
 from tests.integration.conftest import RunningStack
 
 __all__ = ["Payments", "eventually", "new_transaction_id"]
@@ -43,15 +45,7 @@ class Payments:
     # Partner API
 
     def body(self, tx: int, qr_code: str, amount: int = 15050, **changes: Any) -> dict[str, Any]:
-        body = {
-            "transaction_id": tx,
-            "qr_code": qr_code,
-            "amount": amount,
-            "currency": "RUB",
-            "merchant": {"id": "m-17", "name": "Shop 17", "mcc": "5411"},
-            "terminal_id": "T-3",
-        }
-        return {**body, **changes}
+        return authorize_body(tx, qr_code, amount, **changes)
 
     async def authorize(self, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
         kwargs.setdefault("headers", self.headers)
@@ -94,19 +88,16 @@ class Payments:
     async def driver(
         self, *, balance: int = 1_000_000, acceptance: str = "auto", **extra: Any
     ) -> Driver:
-        driver = Driver("park-1", f"d-{uuid.uuid4().hex[:10]}", f"qr-{uuid.uuid4().hex}")
-        answer = await self.http.post(
-            f"{self.stack.sandbox_url}/_sandbox/drivers",
-            json={
-                "park_id": driver.park_id,
-                "driver_profile_id": driver.driver_profile_id,
-                "balance": balance,
-                "currency": "RUB",
-                "qr_code": driver.qr_code,
-                "acceptance": acceptance,
-                **extra,
-            },
+        driver = Driver("park-1", f"d-{uuid.uuid4().hex[:10]}", new_qr_code())
+        body = sandbox_driver(
+            driver.qr_code,
+            balance=balance,
+            acceptance=acceptance,
+            park_id=driver.park_id,
+            driver_profile_id=driver.driver_profile_id,
+            **extra,
         )
+        answer = await self.http.post(f"{self.stack.sandbox_url}/_sandbox/drivers", json=body)
         answer.raise_for_status()
         return driver
 
@@ -139,15 +130,20 @@ class Payments:
             f"{payment_id_for('mobi', str(tx))}/{verdict}"
         )
 
-    async def creates(self, tx: int) -> int:
-        """How many create calls carried this transaction."""
+    async def journal(self) -> list[dict[str, Any]]:
+        """The calls the payments service got, as the sandbox's journal has them."""
         answer = await self.http.get(
             f"{self.stack.sandbox_url}/_sandbox/journal",
             params={"service": "contractor-merch-payments"},
         )
+        calls: list[dict[str, Any]] = answer.json()["calls"]
+        return calls
+
+    async def creates(self, tx: int) -> int:
+        """How many create calls carried this transaction."""
         return sum(
             1
-            for call in answer.json()["calls"]
+            for call in await self.journal()
             if call["method"] == "POST"
             and call["path"].endswith("/payments")
             and isinstance(call["body"], dict)
@@ -181,10 +177,19 @@ class Payments:
             await connection.close()
 
 
-@pytest.fixture
-async def payments(stack: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        reset = await client.post(f"{stack.sandbox_url}/_sandbox/reset")
-        reset.raise_for_status()
+@asynccontextmanager
+async def payments_on(
+    stack: RunningStack, *, reset: bool = False, **client_options: Any
+) -> AsyncIterator[Payments]:
+    """The system of `stack` as a partner sees it; the sandbox's faults cleared after."""
+    async with httpx.AsyncClient(**{"timeout": 30, **client_options}) as client:
+        if reset:
+            (await client.post(f"{stack.sandbox_url}/_sandbox/reset")).raise_for_status()
         yield Payments(stack, client)
         await client.delete(f"{stack.sandbox_url}/_sandbox/faults")
+
+
+@pytest.fixture
+async def payments(stack: RunningStack) -> AsyncIterator[Payments]:
+    async with payments_on(stack, reset=True) as helper:
+        yield helper

@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
@@ -79,7 +78,7 @@ async def test_authorize_then_cancel_of_one_transaction_run_in_that_order(
 
     for tx in pairs:
         assert (await payments.wait_status(tx, "cancelled", timeout=30))["status"] == "cancelled"
-    journal = await _journal(payments)
+    journal = await payments.journal()
     for tx in pairs:
         payment_id = payment_id_for("mobi", str(tx))
         calls = [
@@ -127,15 +126,6 @@ async def _authorize_then_cancel_alongside_other_payments(
     await asyncio.gather(*sends)
     assert [answer.status_code for answer in others] == [200] * 3
     return pairs
-
-
-async def _journal(payments: Payments) -> list[dict[str, Any]]:
-    answer = await payments.http.get(
-        f"{payments.stack.sandbox_url}/_sandbox/journal",
-        params={"service": "contractor-merch-payments"},
-    )
-    calls: list[dict[str, Any]] = answer.json()["calls"]
-    return calls
 
 
 async def test_a_stuck_transaction_holding_the_payments_table_gives_503s_within_2_s(

@@ -32,8 +32,15 @@ import httpx
 import pytest
 
 from launcher.config import python_module
-from tests.integration.conftest import RunningStack, probe, start_stack
-from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
+from tests.integration.conftest import RunningStack, probe
+from tests.integration.own_stack import own_stack
+from tests.integration.payments.conftest import (
+    Driver,
+    Payments,
+    eventually,
+    new_transaction_id,
+    payments_on,
+)
 
 FINAL = ("approved", "declined", "cancelled")
 CREATE_PATH = "/internal/v1/payments"
@@ -49,7 +56,7 @@ def crash_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def crash_stack(
     tmp_path_factory: pytest.TempPathFactory, crash_file: Path
 ) -> Iterator[RunningStack]:
-    running = start_stack(
+    with own_stack(
         tmp_path_factory.mktemp("payments-crash"),
         workers=1,
         env={
@@ -64,19 +71,15 @@ def crash_stack(
             "PAYMENTS_CRASH_FILE": str(crash_file),
         },
         worker_command=python_module("tests.integration.payments.crashing_worker"),
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
 async def payments(crash_stack: RunningStack) -> AsyncIterator[Payments]:
     await asyncio.to_thread(_wait_until_serving, crash_stack)
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield Payments(crash_stack, client)
-        await client.delete(f"{crash_stack.sandbox_url}/_sandbox/faults")
+    async with payments_on(crash_stack) as helper:
+        yield helper
 
 
 def _wait_until_serving(stack: RunningStack, timeout: float = RECOVERY_S) -> None:
@@ -93,13 +96,9 @@ def _wait_until_serving(stack: RunningStack, timeout: float = RECOVERY_S) -> Non
 
 
 async def _create_calls(payments: Payments, tx: int) -> list[dict[str, Any]]:
-    answer = await payments.http.get(
-        f"{payments.stack.sandbox_url}/_sandbox/journal",
-        params={"service": "contractor-merch-payments"},
-    )
     return [
         call
-        for call in answer.json()["calls"]
+        for call in await payments.journal()
         if call["method"] == "POST"
         and call["path"] == CREATE_PATH
         and isinstance(call["body"], dict)
@@ -173,6 +172,17 @@ async def _settled_row(payments: Payments, tx: int) -> Any:
     return row
 
 
+async def _authorize_while_the_create_is_held(
+    payments: Payments, tx: int, body: dict[str, Any], fault: str
+) -> asyncio.Task[httpx.Response]:
+    """The authorization, sent once the sandbox will hold its create (`fault`), and
+    returned once that create has reached the sandbox."""
+    await payments.fault(CREATE_PATH, fault, times=1)
+    first = asyncio.create_task(payments.authorize(body))
+    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    return first
+
+
 async def test_killed_after_the_row_is_written_before_the_service_acts(
     payments: Payments,
 ) -> None:
@@ -180,9 +190,7 @@ async def test_killed_after_the_row_is_written_before_the_service_acts(
     tx = new_transaction_id()
     body = payments.body(tx, driver.qr_code, 4_200)
     # The create reaches the sandbox, which holds it and never runs it.
-    await payments.fault(CREATE_PATH, "timeout", times=1)
-    first = asyncio.create_task(payments.authorize(body))
-    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    first = await _authorize_while_the_create_is_held(payments, tx, body, "timeout")
     row = await payments.row(tx)
     assert row is not None and row["status"] == "pending" and row["peer_status"] is None
     await _kill_worker(payments)
@@ -202,9 +210,7 @@ async def test_killed_after_the_service_debited_before_the_answer_arrived(
     tx = new_transaction_id()
     body = payments.body(tx, driver.qr_code, 4_300)
     # The sandbox holds its answer; it completes the create after the caller died.
-    await payments.fault(CREATE_PATH, "slow", times=1)
-    first = asyncio.create_task(payments.authorize(body))
-    await eventually(lambda: _create_calls(payments, tx), timeout=10, what="the create call")
+    first = await _authorize_while_the_create_is_held(payments, tx, body, "slow")
     await _kill_worker(payments)
     await eventually(lambda: payments.ledger(driver), timeout=10, what="the debit")
     row = await payments.row(tx)

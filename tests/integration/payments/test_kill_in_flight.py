@@ -18,10 +18,17 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ingress.payment_requests import payment_id_for
-from messaging.consumer_groups import PROCESSORS_GROUP
 from messaging.topics import PAYMENT_REQUESTS
-from tests.integration.conftest import RunningStack, start_stack
-from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
+from tests.integration.conftest import RunningStack
+from tests.integration.ops.conftest import committed_offsets
+from tests.integration.own_stack import own_stack
+from tests.integration.payments.conftest import (
+    Driver,
+    Payments,
+    eventually,
+    new_transaction_id,
+    payments_on,
+)
 
 CREATE = "/internal/v1/payments"
 PARTITIONS = 8  # payment-requests, topics.yaml
@@ -33,7 +40,7 @@ TP = tuple[str, int]
 
 @pytest.fixture(scope="module")
 def kill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(
+    with own_stack(
         Path(tmp_path_factory.mktemp("payments-kill-in-flight")),
         env={
             "PAYMENT_ACCEPTANCE_TIMEOUT": "120",
@@ -46,19 +53,15 @@ def kill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
             "DATABASE_ACQUIRE_TIMEOUT_S": "30",
             "DATABASE_POOL_SIZE": "40",
         },
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
 async def payments(kill_stack: RunningStack) -> AsyncIterator[Payments]:
     limits = httpx.Limits(max_connections=400)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        yield Payments(kill_stack, client)
-        await client.delete(f"{kill_stack.sandbox_url}/_sandbox/faults")
+    async with payments_on(kill_stack, timeout=60, limits=limits) as helper:
+        yield helper
 
 
 async def test_a_worker_killed_with_commands_in_flight_loses_and_doubles_none(
@@ -181,24 +184,10 @@ def _slot_topics(stack: RunningStack) -> list[str]:
 
 
 async def _committed(stack: RunningStack) -> dict[TP, int]:
-    """The processors group's committed offsets (a consumer with the group id reads them;
-    aiokafka's admin client cannot on the embedded broker)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.bootstrap_servers,
-        group_id=PROCESSORS_GROUP,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        result: dict[TP, int] = {}
-        for topic in _slot_topics(stack):
-            for p in range(PARTITIONS):
-                offset = await consumer.committed(TopicPartition(topic, p))
-                if offset is not None:
-                    result[(topic, p)] = int(offset)
-        return result
-    finally:
-        await consumer.stop()
+    """The processors group's committed offsets of every payment-requests partition."""
+    tps = [TopicPartition(t, p) for t in _slot_topics(stack) for p in range(PARTITIONS)]
+    offsets = await committed_offsets(stack, tps)
+    return {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
 
 
 async def _committed_past(stack: RunningStack, places: list[tuple[TP, int]]) -> bool:

@@ -19,42 +19,39 @@ import httpx
 import pytest
 
 from ingress.payment_requests import payment_id_for
-from tests.integration.conftest import RunningStack, start_stack
-from tests.integration.payments.conftest import Payments, eventually, new_transaction_id
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack
+from tests.integration.payments.conftest import (
+    Payments,
+    eventually,
+    new_transaction_id,
+    payments_on,
+)
 
 PAYMENTS_PER_TEST = 8
 
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(
+    with own_stack(
         tmp_path_factory.mktemp("payments-two-workers"),
         workers=2,
         # Acceptance timeout: STACK_ENV's 8 s. Small rounds, often: the workers contend.
         env={"PAYMENT_POLL_INTERVAL": "0.5", "PAYMENT_POLL_BATCH": "2"},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
 async def payments(two_workers: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        (await client.post(f"{two_workers.sandbox_url}/_sandbox/reset")).raise_for_status()
-        yield Payments(two_workers, client)
-        await client.delete(f"{two_workers.sandbox_url}/_sandbox/faults")
+    async with payments_on(two_workers, reset=True) as helper:
+        yield helper
 
 
 async def _cancel_calls(payments: Payments) -> list[dict[str, Any]]:
-    answer = await payments.http.get(
-        f"{payments.stack.sandbox_url}/_sandbox/journal",
-        params={"service": "contractor-merch-payments"},
-    )
     return [
         call
-        for call in answer.json()["calls"]
+        for call in await payments.journal()
         if call["method"] == "POST" and call["path"].endswith("/cancel")
     ]
 

@@ -31,7 +31,12 @@ from processors.payments.domain import (
     RefundStatus,
     sources_of,
 )
-from processors.payments.ports import NewAuthorization, PaymentRepository, ReplyAddress
+from processors.payments.ports import (
+    FinalMove,
+    NewAuthorization,
+    PaymentRepository,
+    ReplyAddress,
+)
 from processors.payments.repository import PostgresPaymentRepository
 from schemas.payments import DeclineReason, Merchant
 from tests.unit.payments.fakes import FakeClock, FakePaymentRepository
@@ -106,9 +111,7 @@ async def _approved(subject: Subject) -> Any:
     new = _new(subject.now)
     async with subject.repository.transaction() as tx:
         await tx.insert_authorization(new)
-        finalized = await tx.finalize(
-            new.payment_id, APPROVED, None, from_statuses=sources_of(APPROVED)
-        )
+        finalized = await tx.finalize(new.payment_id, FinalMove(APPROVED, sources_of(APPROVED)))
     assert finalized is not None
     return finalized.payment
 
@@ -135,16 +138,18 @@ async def test_finalize_moves_once_and_hands_over_the_waiters(subject: Subject) 
         await tx.add_waiter(new.payment_id, second)  # a redelivery adds nobody
         finalized = await tx.finalize(
             new.payment_id,
-            DECLINED,
-            DeclineReason.INSUFFICIENT_FUNDS,
-            from_statuses=sources_of(DECLINED),
-            peer_status=PeerStatus.DECLINED,
+            FinalMove(
+                DECLINED,
+                sources_of(DECLINED),
+                decline_reason=DeclineReason.INSUFFICIENT_FUNDS,
+                peer_status=PeerStatus.DECLINED,
+            ),
         )
         again = await tx.finalize(
             new.payment_id,
-            DECLINED,
-            DeclineReason.INSUFFICIENT_FUNDS,
-            from_statuses=sources_of(DECLINED),
+            FinalMove(
+                DECLINED, sources_of(DECLINED), decline_reason=DeclineReason.INSUFFICIENT_FUNDS
+            ),
         )
     assert finalized is not None
     assert finalized.waiters == [first, second]
@@ -159,17 +164,15 @@ async def test_an_approved_payment_can_only_be_cancelled(subject: Subject) -> No
     async with subject.repository.transaction() as tx:
         declined = await tx.finalize(
             payment.payment_id,
-            DECLINED,
-            DeclineReason.PAYMENTS_UNAVAILABLE,
-            from_statuses=sources_of(DECLINED),
+            FinalMove(
+                DECLINED, sources_of(DECLINED), decline_reason=DeclineReason.PAYMENTS_UNAVAILABLE
+            ),
         )
         cancelled = await tx.finalize(
             payment.payment_id,
-            CANCELLED,
-            None,
-            from_statuses=frozenset({APPROVED}),
-            cancel_owed=True,
-            poll_at=subject.now + LATER,
+            FinalMove(
+                CANCELLED, frozenset({APPROVED}), cancel_owed=True, poll_at=subject.now + LATER
+            ),
         )
     assert declined is None
     assert cancelled is not None and cancelled.payment.status is CANCELLED
@@ -183,9 +186,9 @@ async def test_finalize_keeps_the_peer_status_it_is_not_given(subject: Subject) 
         await tx.await_acceptance(new.payment_id, subject.now + LATER)
         finalized = await tx.finalize(
             new.payment_id,
-            DECLINED,
-            DeclineReason.ACCEPTANCE_TIMEOUT,
-            from_statuses=sources_of(DECLINED),
+            FinalMove(
+                DECLINED, sources_of(DECLINED), decline_reason=DeclineReason.ACCEPTANCE_TIMEOUT
+            ),
         )
     assert finalized is not None
     assert finalized.payment.peer_status is PeerStatus.PENDING_ACCEPTANCE
@@ -212,9 +215,7 @@ async def test_acceptance_and_waiters_touch_only_pending_payments(subject: Subje
         await tx.await_acceptance(payment.payment_id, subject.now + LATER)
         await tx.add_waiter(payment.payment_id, _waiter())
         current = await tx.find_by_id(payment.payment_id)
-        moved = await tx.finalize(
-            payment.payment_id, CANCELLED, None, from_statuses=sources_of(CANCELLED)
-        )
+        moved = await tx.finalize(payment.payment_id, FinalMove(CANCELLED, sources_of(CANCELLED)))
     assert current is not None and current.peer_status is None
     assert moved is not None and moved.waiters == []
 
@@ -227,9 +228,9 @@ async def test_a_cancel_is_owed_only_by_final_payments_and_settled_once(subject:
         pending = await tx.find_by_id(new.payment_id)
         await tx.finalize(
             new.payment_id,
-            DECLINED,
-            DeclineReason.PAYMENTS_UNAVAILABLE,
-            from_statuses=sources_of(DECLINED),
+            FinalMove(
+                DECLINED, sources_of(DECLINED), decline_reason=DeclineReason.PAYMENTS_UNAVAILABLE
+            ),
         )
         await tx.owe_cancel(new.payment_id, subject.now + LATER)
         owed = await tx.find_by_id(new.payment_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from asyncpg import exceptions as pg
@@ -16,22 +15,7 @@ from processors.delivery import Delivery, Incoming, UnhandledMessage
 from processors.payments.redaction import redact_command
 from schemas.envelope import Reply
 from schemas.probe import ProbeRequest
-
-
-class RecordingProducer:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send_and_wait(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None,
-        timestamp: float | None,
-        headers: Any,
-    ) -> None:
-        self.sent.append({"topic": topic, "key": key, "value": value, "headers": dict(headers)})
+from tests.unit.foundation.recording_producer import RecordingProducer
 
 
 def _message(value: bytes, reply_to: str | None = "replies.test") -> Incoming:

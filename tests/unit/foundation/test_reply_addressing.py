@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from messaging import headers as h
 from messaging.topics import PAYMENT_REQUESTS, PROBE_REQUESTS
 from processors.delivery import REPLIES_REFUSED, Delivery, Incoming
 from schemas.envelope import Reply
-
-
-class RecordingProducer:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send_and_wait(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None,
-        timestamp: float | None,
-        headers: Any,
-    ) -> None:
-        self.sent.append({"topic": topic, "headers": dict(headers)})
+from tests.unit.foundation.recording_producer import RecordingProducer
 
 
 async def _ok(_: Incoming) -> Reply:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from processors.meters.domain import MeterState, Money, Performer, Rollout, StartStep
+from processors.meters.domain import MeterState, Money, Performer, Rollout
 from processors.meters.errors import PeerError, PeerNotFound, PeerRejected, RevisionConflict
 from processors.meters.ports import (
     FinishedMeterRide,
@@ -16,9 +16,11 @@ from processors.meters.ports import (
     MeterRecord,
     MeterRide,
     OrderSnapshot,
+    StartFailure,
     StartRideCommand,
 )
 from processors.meters.service import FinishRide, MeterPorts, RideEvents
+from processors.meters.start_ride import StartMeterRide
 
 # When the test rides start (`occurred_at`), and the worker's clock: 5 s later.
 STARTED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -144,32 +146,38 @@ class FakeOrders:
         self.writes.append((order_id, meter_ride_id))
 
 
-class FakeVehicles:
-    def __init__(self) -> None:
-        self.permits: dict[tuple[str, str], str] = {}
+class FakeLookup:
+    """A peer that looks a value up by park and one more id: `fail` is raised when set,
+    an unknown pair is not found (with the peer's reason)."""
+
+    def __init__(self, peer: str, not_found: str) -> None:
+        self.values: dict[tuple[str, str], str] = {}
         self.fail: PeerError | None = None
+        self._peer, self._not_found = peer, not_found
+
+    async def _look_up(self, park_id: str, other_id: str) -> str:
+        if self.fail is not None:
+            raise self.fail
+        try:
+            return self.values[(park_id, other_id)]
+        except KeyError:
+            raise PeerNotFound(self._peer, "retrieve", self._not_found) from None
+
+
+class FakeVehicles(FakeLookup):
+    def __init__(self) -> None:
+        super().__init__("fleet-vehicles", "no_permit")
 
     async def permit_number(self, park_id: str, car_id: str) -> str:
-        if self.fail is not None:
-            raise self.fail
-        try:
-            return self.permits[(park_id, car_id)]
-        except KeyError:
-            raise PeerNotFound("fleet-vehicles", "retrieve", "no_permit") from None
+        return await self._look_up(park_id, car_id)
 
 
-class FakeIdentityDocs:
+class FakeIdentityDocs(FakeLookup):
     def __init__(self) -> None:
-        self.pd_ids: dict[tuple[str, str], str] = {}
-        self.fail: PeerError | None = None
+        super().__init__("driver-profiles", "no_identity_doc")
 
     async def identity_number_pd_id(self, park_id: str, driver_profile_id: str) -> str:
-        if self.fail is not None:
-            raise self.fail
-        try:
-            return self.pd_ids[(park_id, driver_profile_id)]
-        except KeyError:
-            raise PeerNotFound("driver-profiles", "retrieve", "no_identity_doc") from None
+        return await self._look_up(park_id, driver_profile_id)
 
 
 class FakePersonal:
@@ -233,21 +241,14 @@ class InMemoryMeterStates:
             order_id, "started", state=MeterState.STARTED, meter_ride_id=meter_ride_id, price=price
         )
 
-    async def mark_failed(
-        self,
-        order_id: str,
-        step: StartStep,
-        reason: str,
-        meter_ride_id: str | None,
-        price: Money | None,
-    ) -> None:
+    async def mark_failed(self, order_id: str, failure: StartFailure, price: Money | None) -> None:
         self._set(
             order_id,
             "start_failed",
             state=MeterState.FAILED,
-            failed_step=step,
-            failure_reason=reason,
-            meter_ride_id=meter_ride_id,
+            failed_step=failure.step,
+            failure_reason=failure.reason,
+            meter_ride_id=failure.meter_ride_id,
             price=price,
         )
 
@@ -296,23 +297,16 @@ class World:
 
     @property
     def ports(self) -> MeterPorts:
-        return MeterPorts(
-            meter=self.meter,
-            orders=self.orders,
-            vehicles=self.vehicles,
-            identity_docs=self.identity_docs,
-            personal=self.personal,
-            driver_orders=self.driver_orders,
-            notifier=self.notifier,
-            states=self.states,
-        )
+        # Each port is the fake of the same name: a new port needs only its field here.
+        return MeterPorts(**{port.name: getattr(self, port.name) for port in fields(MeterPorts)})
 
     def ride_events(
         self, rollout: Rollout | None = None, max_start_age_s: float = 60.0
     ) -> RideEvents:
-        return RideEvents(
+        start = StartMeterRide(
             self.ports, rollout or Rollout(mode="all"), max_start_age_s, clock=lambda: self.now
         )
+        return RideEvents(self.ports, start)
 
     def finish_ride(self, wait_for_start_s: float = 0.3) -> FinishRide:
         return FinishRide(self.ports, wait_for_start_s, poll_interval_s=0.01)
@@ -326,9 +320,9 @@ class World:
         permit: str,
         id_number: str,
     ) -> None:
-        self.vehicles.permits[(park_id, car_id)] = permit
+        self.vehicles.values[(park_id, car_id)] = permit
         pd_id = f"pd-{park_id}-{driver_profile_id}"
-        self.identity_docs.pd_ids[(park_id, driver_profile_id)] = pd_id
+        self.identity_docs.values[(park_id, driver_profile_id)] = pd_id
         self.personal.values[pd_id] = id_number
 
     def add_order(

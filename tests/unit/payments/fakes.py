@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from processors.payments.domain import Payment, PeerStatus, RefundStatus
 from processors.payments.ports import (
     Finalized,
+    FinalMove,
     NewAuthorization,
     PaymentPorts,
     Refund,
@@ -26,7 +27,7 @@ from schemas.merch_payments import (
     MerchPaymentStatus,
     MerchRefund,
 )
-from schemas.payments import DeclineReason, PaymentStatus
+from schemas.payments import PaymentStatus
 
 PEER = "contractor-merch-payments"
 
@@ -118,29 +119,19 @@ class FakePaymentStore:
     async def reschedule(self, payment_id: str, poll_at: datetime | None) -> None:
         self.rows[payment_id].next_poll_at = poll_at
 
-    async def finalize(
-        self,
-        payment_id: str,
-        status: PaymentStatus,
-        decline_reason: DeclineReason | None,
-        *,
-        from_statuses: frozenset[PaymentStatus],
-        peer_status: PeerStatus | None = None,
-        cancel_owed: bool = False,
-        poll_at: datetime | None = None,
-    ) -> Finalized | None:
+    async def finalize(self, payment_id: str, move: FinalMove) -> Finalized | None:
         row = self.rows.get(payment_id)
-        if row is None or row.payment.status not in from_statuses:
+        if row is None or row.payment.status not in move.from_statuses:
             return None
         payment = self._set(
             payment_id,
-            status=status,
-            decline_reason=decline_reason,
-            peer_status=peer_status or row.payment.peer_status,
-            cancel_owed=cancel_owed,
+            status=move.status,
+            decline_reason=move.decline_reason,
+            peer_status=move.peer_status or row.payment.peer_status,
+            cancel_owed=move.cancel_owed,
         )
         waiters, row.waiters = row.waiters, []
-        row.next_poll_at = poll_at
+        row.next_poll_at = move.poll_at
         return Finalized(payment, waiters)
 
     async def record_cancel_first(

@@ -15,14 +15,14 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from ingress.app import create_app
-from ingress.dependencies import DatabaseDep, GatewayDep
-from ingress.kafka_gateway import ReplyTimeout
+from ingress.bootstrap import build_apps
+from ingress.dependencies import DatabaseDep, GatewayDep, _database, _gateway
 from ingress.partners import InvalidPartnerKeys, PartnerKeys, partner_config, require_partner
 from ingress.payment_requests import PartnerPayments, payment_id_for
 from ingress.settings import IngressSettings
 from schemas.envelope import Reply
 from schemas.payments import Merchant, PaymentCommand
+from tests.unit.ingress.fakes import FakeGateway
 
 KEYS = "mobi=test-mobi-key,acme=test-acme-key"
 MOBI = {"Authorization": "Bearer test-mobi-key"}
@@ -35,18 +35,6 @@ BODY = {
     "merchant": {"id": "m-17", "name": "Shop 17", "mcc": "5411"},
     "terminal_id": "T-3",
 }
-
-
-class FakeGateway:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, str, bytes]] = []
-        self.answer: Reply | None = None
-
-    async def request(self, topic: str, key: str, value: bytes, **_: Any) -> Reply:
-        self.published.append((topic, key, value))
-        if self.answer is None:
-            raise ReplyTimeout("no reply")
-        return self.answer
 
 
 class FakeConnection:
@@ -105,10 +93,11 @@ async def acme_charge(
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FastAPI, FakeGateway, FakeDatabase]]:
     monkeypatch.setenv("PARTNER_KEYS", KEYS)
     monkeypatch.setenv("PAYMENT_HOLD_TIMEOUT", "1")
-    app = create_app(IngressSettings(ingress_instance_id="ingress-test"), routers=[acme])
+    settings = IngressSettings(ingress_instance_id="ingress-test")
+    app = build_apps(settings, partner_routers=[acme]).partner
     gateway, database = FakeGateway(), FakeDatabase()
-    app.state.gateway = gateway
-    app.state.database = database
+    app.dependency_overrides[_gateway] = lambda: gateway
+    app.dependency_overrides[_database] = lambda: database
     yield app, gateway, database
 
 
@@ -182,7 +171,7 @@ async def test_an_authorization_is_published_keyed_by_partner_transaction_and_an
     world: tuple[FastAPI, FakeGateway, FakeDatabase],
 ) -> None:
     app, gateway, _ = world
-    gateway.answer = _approved()
+    gateway.reply = _approved()
     async with _client(app) as client:
         answer = await client.post("/mobi/v1/payments", json=BODY, headers=MOBI)
     assert answer.status_code == 200
@@ -214,7 +203,7 @@ async def test_the_processors_error_codes_map_to_the_contracts_statuses(
     world: tuple[FastAPI, FakeGateway, FakeDatabase], code: str, status: int
 ) -> None:
     app, gateway, _ = world
-    gateway.answer = Reply.failure(code, "no")
+    gateway.reply = Reply.failure(code, "no")
     async with _client(app) as client:
         answer = await client.post("/mobi/v1/payments/9000001/cancel", headers=MOBI)
     assert answer.status_code == status
@@ -256,7 +245,7 @@ async def test_a_second_partner_is_an_adapter_and_a_key(
     world: tuple[FastAPI, FakeGateway, FakeDatabase],
 ) -> None:
     app, gateway, _ = world
-    gateway.answer = _approved("A-77", "acme")
+    gateway.reply = _approved("A-77", "acme")
     charge = {"ref": "A-77", "code": "qr", "sum": 100, "ccy": "RUB", "shop": "s-1"}
     async with _client(app) as client:
         answer = await client.post("/acme/payments", json=charge, headers=ACME)

@@ -3,22 +3,21 @@ failures become HTTP answers."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from ingress.bootstrap import build_resources
 from ingress.dependencies import _gateway
 from ingress.errors import install_error_handlers
 from ingress.kafka_gateway import BrokerUnavailable, ReplyTimeout
-from ingress.keyring import KeyRing
 from ingress.routes import driver_meters, ride_events
 from ingress.settings import IngressSettings
 from messaging.topics import METER_REQUESTS, RIDE_EVENTS
 from schemas.envelope import Reply
+from tests.unit.ingress.fakes import FakeGateway
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
 HEADERS = {"X-YaTaxi-Park-Id": "p-1", "X-YaTaxi-Driver-Profile-Id": "d-1"}
@@ -36,30 +35,14 @@ EVENT = {
 }
 
 
-class FakeGateway:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, str, dict[str, Any]]] = []
-        self.reply: Reply | Exception = Reply.success(
-            {"order_id": "o-1", "price": 52.3, "currency": "ILS", "meter_ride_id": "r-1"}
-        )
-        self.timeouts: list[float] = []
-
-    async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-        if isinstance(self.reply, BrokerUnavailable):
-            raise self.reply
-        self.published.append((topic, key, json.loads(value)))
-
-    async def request(self, topic: str, key: str, value: bytes, *, timeout_s: float) -> Reply:
-        self.timeouts.append(timeout_s)
-        self.published.append((topic, key, json.loads(value)))
-        if isinstance(self.reply, Exception):
-            raise self.reply
-        return self.reply
+FINISHED = Reply.success(
+    {"order_id": "o-1", "price": 52.3, "currency": "ILS", "meter_ride_id": "r-1"}
+)
 
 
 @pytest.fixture
 def gateway() -> FakeGateway:
-    return FakeGateway()
+    return FakeGateway(FINISHED)
 
 
 @pytest.fixture
@@ -69,8 +52,10 @@ async def client(gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
     app.include_router(driver_meters.router)
     app.include_router(ride_events.router)
     app.dependency_overrides[_gateway] = lambda: gateway
-    app.state.settings = IngressSettings(finish_ride_timeout=10.0)
-    app.state.service_keys = KeyRing.parse("order-events=test-internal-key", "INTERNAL_KEYS")
+    settings = IngressSettings(
+        finish_ride_timeout=10.0, internal_keys="order-events=test-internal-key"
+    )
+    app.state.resources = build_resources(settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://ingress"
     ) as c:
@@ -82,7 +67,7 @@ async def test_ride_event_is_published_keyed_by_order(
 ) -> None:
     response = await client.post("/internal/v1/ride-events", json=EVENT, headers=SERVICE)
     assert (response.status_code, response.json()) == (202, {"event_id": "ev-1"})
-    [(topic, key, value)] = gateway.published
+    [(topic, key, value)] = gateway.messages()
     assert (topic, key, value["order_id"]) == (RIDE_EVENTS, "o-1", "o-1")
 
 
@@ -106,7 +91,7 @@ async def test_finish_publishes_the_caller_and_answers_the_meters_price(
         "currency": "ILS",
         "meter_ride_id": "r-1",
     }
-    [(topic, key, value)] = gateway.published
+    [(topic, key, value)] = gateway.messages()
     assert (topic, key) == (METER_REQUESTS, "o-1")
     assert value == {
         "order_id": "o-1",
