@@ -80,6 +80,7 @@ def create_apps(
         rotation=TopicRotation(settings.kafka_topic_rotation_s),
         features=broker_features(settings.broker),
         replication_factor=settings.kafka_replication_factor,
+        auth=settings.kafka_auth(),
     )
     database = Database(settings.database_url, settings.database_timeout_s)
     in_flight = InFlight(settings.ingress_max_in_flight)

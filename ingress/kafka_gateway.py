@@ -26,6 +26,7 @@ from ingress.replies import PendingReplies
 from ingress.request_context import request_id_var
 from messaging import headers as h
 from messaging.broker_features import BrokerFeatures, broker_features
+from messaging.kafka_auth import KafkaAuth
 from messaging.rotation import TopicRotation
 from messaging.topics import (
     is_declared,
@@ -58,8 +59,11 @@ class KafkaGateway:
         rotation: TopicRotation | None = None,
         features: BrokerFeatures | None = None,
         replication_factor: int = 1,
+        auth: KafkaAuth | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        # SASL identity of this ingress (request topics and its reply topic only).
+        self._auth_options = (auth or KafkaAuth()).client_options()
         self._rotation = rotation or TopicRotation()
         self._reply_ring = self._rotation.ring(reply_topic(instance_id))
         self._fetch_max_wait_ms = fetch_max_wait_ms
@@ -82,6 +86,7 @@ class KafkaGateway:
             acks="all",
             request_timeout_ms=int(self._send_timeout_s * 1000) + 500,
             enable_idempotence=self._features.idempotent_producer,
+            **self._auth_options,
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
@@ -91,6 +96,7 @@ class KafkaGateway:
             auto_offset_reset="latest",
             fetch_max_wait_ms=self._fetch_max_wait_ms,
             request_timeout_ms=10_000,
+            **self._auth_options,
         )
         await self._consumer.start()
         partitions = [
@@ -209,7 +215,9 @@ class KafkaGateway:
         self.pending.resolve(correlation_id, reply, answers)
 
     async def _ensure_reply_topics(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._bootstrap, request_timeout_ms=5000, **self._auth_options
+        )
         await admin.start()
         try:
             existing = set(await admin.list_topics())

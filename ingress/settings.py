@@ -5,16 +5,17 @@ from __future__ import annotations
 import socket
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from messaging.broker_features import BrokerName
+from messaging.kafka_auth import KafkaSaslSettings
 from messaging.rotation import TopicRotation
 
 DEFAULT_PARTNER_KEYS = "mobi=dev-mobi-key"
 DEFAULT_INTERNAL_KEYS = "order-events=dev-internal-key"
 
 
-class IngressSettings(BaseSettings):
+class IngressSettings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     ingress_host: str = "127.0.0.1"

@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 
 from launcher.kafka_jars import KAFKA_VERSION, PROJECT_ROOT, Jdk, ensure_jars
+from launcher.kafka_security import KafkaUsers, Role, acl_rules, create_acls
 from launcher.logs import Log
 from launcher.supervisor import ChildSpec
+from messaging.kafka_auth import KafkaAuth
 
 LOG4J_CONFIG = PROJECT_ROOT / "launcher" / "kafka" / "log4j2.properties"
 # 512 MB heap and a G1 with few threads: the broker shares two cores with everything else.
@@ -62,6 +64,7 @@ class KafkaBroker:
         *,
         min_insync_replicas: int = 1,
         version: str = KAFKA_VERSION,
+        sasl: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -74,6 +77,8 @@ class KafkaBroker:
         self.min_insync_replicas = min_insync_replicas
         self.version = version
         self._classpath: str | None = None
+        # SASL/SCRAM principals and ACLs (launcher/kafka_security.py); None: no security.
+        self.users = KafkaUsers(self.home) if sasl else None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -87,9 +92,31 @@ class KafkaBroker:
                 self.log.info("kafka jars fetched with Maven", version=self.version, into=str(libs))
             self._classpath = str(libs / "*")
         self.home.mkdir(parents=True, exist_ok=True)
+        formatted = (self.data_dir / "meta.properties").exists()
+        if self.users is not None:
+            if formatted and not self.users.file.exists():
+                raise RuntimeError(
+                    f"{self.data_dir} was formatted without SASL users: remove it "
+                    "(or the run directory) to start with KAFKA_SECURITY=sasl"
+                )
+            self.users.load_or_create()
         self.properties.write_text(self._server_properties())
-        if not (self.data_dir / "meta.properties").exists():
+        if not formatted:
             await self._format_storage()
+
+    @property
+    def admin_auth(self) -> KafkaAuth:
+        """The launcher's own identity towards this broker."""
+        return self.users.auth("admin") if self.users is not None else KafkaAuth()
+
+    def role_env(self, role: Role) -> dict[str, str]:
+        """The KAFKA_SASL_* variables of a child of that role (none without security)."""
+        return self.users.auth(role).env() if self.users is not None else {}
+
+    async def secure(self) -> None:
+        """The ACLs of every role, once the broker answers (nothing without security)."""
+        if self.users is not None:
+            await create_acls(self.bootstrap_servers, self.admin_auth, acl_rules())
 
     def child_spec(self, stop_grace: float = 8.0) -> ChildSpec:
         assert self._classpath is not None, "prepare() first"
@@ -127,6 +154,7 @@ class KafkaBroker:
             cluster_id,
             "-c",
             str(self.properties),
+            *(self.users.format_arguments() if self.users is not None else ()),
         ]
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -149,15 +177,17 @@ class KafkaBroker:
 
     def _server_properties(self) -> str:
         controller = f"{self.host}:{self.controller_port}"
+        # With SASL both listeners authenticate; the client one is named after its protocol.
+        listener = "SASL_PLAINTEXT" if self.users is not None else "PLAINTEXT"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": controller,
-            "listeners": f"PLAINTEXT://{self.bootstrap_servers},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap_servers}",
+            "listeners": f"{listener}://{self.bootstrap_servers},CONTROLLER://{controller}",
+            "advertised.listeners": f"{listener}://{self.bootstrap_servers}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": listener,
+            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:{listener}",
             "log.dirs": str(self.data_dir),
             # One node: every internal topic has one replica.
             "default.replication.factor": "1",
@@ -185,5 +215,6 @@ class KafkaBroker:
             "log.cleaner.threads": "1",
             "log.retention.check.interval.ms": "60000",
             "controlled.shutdown.enable": "true",
+            **(self.users.server_properties() if self.users is not None else {}),
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())

@@ -15,6 +15,7 @@ import sys
 from launcher.kafka_topics import ensure_topics, system_topics
 from launcher.logs import Log, OutputSink
 from launcher.migrate import run_migrations
+from messaging.kafka_auth import KafkaAuth
 
 DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/taxi"
@@ -30,6 +31,7 @@ async def _setup(
         within=120.0,
         replication_factor=replication_factor,
         min_insync_replicas=min_insync_replicas,
+        auth=KafkaAuth.from_env(os.environ),  # compose: the admin principal
     )
     log.info("topics ready", bootstrap_servers=bootstrap_servers, created=created)
     return await run_migrations(database_url, log)

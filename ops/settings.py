@@ -5,10 +5,12 @@ from __future__ import annotations
 import getpass
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from messaging.kafka_auth import KafkaSaslSettings
 
 
-class OpsSettings(BaseSettings):
+class OpsSettings(KafkaSaslSettings):
     """Defaults are the local run (`make run`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messaging.broker_features import BrokerName
+from messaging.kafka_auth import KafkaSaslSettings
 
 # Development defaults, in this one place: where `make run` (launcher/stack.py) puts
 # the broker, the database and the sandbox's fake peers. Production sets each variable.
@@ -37,7 +38,7 @@ def parse_settings(cls: type[AnySettings], what: str) -> AnySettings:
         raise SystemExit(f"invalid {what} configuration: {problems}") from None
 
 
-class KafkaSettings(BaseSettings):
+class KafkaSettings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = DEV_KAFKA_BOOTSTRAP_SERVERS

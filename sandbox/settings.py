@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from messaging.kafka_auth import KafkaSaslSettings
 
 
-class Settings(BaseSettings):
+class Settings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     sandbox_host: str = "127.0.0.1"
