@@ -13,6 +13,7 @@ import asyncio
 import base64
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.kafka_jars import KAFKA_VERSION, PROJECT_ROOT, Jdk, ensure_jars
@@ -23,9 +24,8 @@ from messaging.kafka_auth import KafkaAuth
 
 LOG4J_CONFIG = PROJECT_ROOT / "launcher" / "kafka" / "log4j2.properties"
 # 512 MB heap and a G1 with few threads: the broker shares two cores with everything else.
+HEAP_MB = (256, 512)
 JVM_OPTIONS = (
-    "-Xms256m",
-    "-Xmx512m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:ParallelGCThreads=2",
@@ -44,6 +44,17 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cluster_id.startswith("-"):
             return cluster_id
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """This node's place in a cluster of several on this machine (a static controller quorum)."""
+
+    node_id: int
+    voters: str  # controller.quorum.voters: "1@host:port,2@host:port,..."
+    cluster_id: str  # the same for every node
+    replicas: int  # of the internal topics (offsets, transactions)
+    heap_mb: tuple[int, int] = (128, 384)  # several JVMs share two cores
 
 
 class KafkaBroker:
@@ -65,11 +76,14 @@ class KafkaBroker:
         min_insync_replicas: int = 1,
         version: str = KAFKA_VERSION,
         sasl: bool = False,
+        cluster: ClusterNode | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.controller_port = controller_port
-        self.home = run_dir / "kafka"
+        # One of several nodes (a cluster on this machine), or the only one.
+        self.cluster = cluster
+        self.home = run_dir / (f"kafka-{cluster.node_id}" if cluster else "kafka")
         self.data_dir = self.home / "data"
         self.properties = self.home / "server.properties"
         self.jdk = jdk
@@ -131,11 +145,16 @@ class KafkaBroker:
         assert self._classpath is not None
         return [
             self.jdk.java,
+            *(f"-Xms{self._heap[0]}m", f"-Xmx{self._heap[1]}m"),
             *JVM_OPTIONS,
             f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "-cp",
             self._classpath,
         ]
+
+    @property
+    def _heap(self) -> tuple[int, int]:
+        return self.cluster.heap_mb if self.cluster is not None else HEAP_MB
 
     def _env(self) -> dict[str, str]:
         # Options meant for other JVMs must not reach this one.
@@ -148,10 +167,11 @@ class KafkaBroker:
             *self._java(),
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            # A cluster's voters are fixed in its properties (controller.quorum.voters).
+            *(() if self.cluster is not None else ("--standalone",)),
             "--ignore-formatted",
             "-t",
-            cluster_id,
+            self.cluster.cluster_id if self.cluster is not None else cluster_id,
             "-c",
             str(self.properties),
             *(self.users.format_arguments() if self.users is not None else ()),
@@ -179,26 +199,32 @@ class KafkaBroker:
         controller = f"{self.host}:{self.controller_port}"
         # With SASL both listeners authenticate; the client one is named after its protocol.
         listener = "SASL_PLAINTEXT" if self.users is not None else "PLAINTEXT"
+        replicas = str(self.cluster.replicas if self.cluster is not None else 1)
+        quorum = (
+            {"controller.quorum.voters": self.cluster.voters}
+            if self.cluster is not None
+            else {"controller.quorum.bootstrap.servers": controller}
+        )
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": controller,
+            "node.id": str(self.cluster.node_id if self.cluster is not None else 1),
+            **quorum,
             "listeners": f"{listener}://{self.bootstrap_servers},CONTROLLER://{controller}",
             "advertised.listeners": f"{listener}://{self.bootstrap_servers}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": listener,
             "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:{listener}",
             "log.dirs": str(self.data_dir),
-            # One node: every internal topic has one replica.
-            "default.replication.factor": "1",
+            # Every internal topic on every node (one replica on a single node).
+            "default.replication.factor": replicas,
             "min.insync.replicas": str(self.min_insync_replicas),
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": "8",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": str(self.min_insync_replicas),
             "transaction.state.log.num.partitions": "4",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": str(self.min_insync_replicas),
             # Topics come from topics.yaml (the launcher creates them); a typo must fail.
             "auto.create.topics.enable": "false",
             "group.initial.rebalance.delay.ms": "0",
