@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint demo bench schemas test-containers sync clean ops
+.PHONY: run test lint demo bench schemas test-containers test-cluster sync clean ops
 
 $(UV):
 	python3 -m venv .tools
@@ -22,6 +22,9 @@ run: sync
 
 test: sync
 	$(PY) -m pytest -q
+
+test-cluster: sync
+	$(PY) -m pytest -q -s --cluster tests/integration/foundation/test_kafka_cluster.py
 
 test-containers: sync
 	$(PY) -m pytest -q --containers tests/integration

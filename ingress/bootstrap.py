@@ -64,6 +64,7 @@ def build_resources(settings: IngressSettings) -> IngressResources:
             rotation=TopicRotation(settings.kafka_topic_rotation_s),
             features=broker_features(settings.broker),
             replication_factor=settings.kafka_replication_factor,
+            auth=settings.kafka_auth(),
         ),
         database=Database(settings.database_url, settings.database_timeout_s),
         partner_config=partner_config,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import socket
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 import local_defaults
 from messaging.broker_features import BrokerName
+from messaging.kafka_auth import KafkaSaslSettings
 from messaging.rotation import TopicRotation
 
 
-class IngressSettings(BaseSettings):
+class IngressSettings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     ingress_host: str = local_defaults.HOST

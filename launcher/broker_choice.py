@@ -87,12 +87,22 @@ def build_engine(
     log: Log,
     min_insync_replicas: int = 1,
     jdk: Jdk | None = None,
+    sasl: bool = False,
 ) -> BrokerEngine:
     if name == "tansu":
+        if sasl:
+            raise BrokerChoiceError("KAFKA_SECURITY=sasl needs BROKER=kafka: Tansu has no SASL")
         return EmbeddedBroker(host, port)
     jdk = jdk or find_jdk()
     if jdk is None or jdk.major < MIN_JAVA:
         raise BrokerChoiceError(f"the Kafka broker needs a JDK {MIN_JAVA}+: {_no_jdk(jdk)}")
     return KafkaBroker(
-        host, port, controller_port, run_dir, jdk, log, min_insync_replicas=min_insync_replicas
+        host,
+        port,
+        controller_port,
+        run_dir,
+        jdk,
+        log,
+        min_insync_replicas=min_insync_replicas,
+        sasl=sasl,
     )

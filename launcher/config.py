@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 import local_defaults
 from launcher.broker_choice import choose_broker
+from launcher.kafka_security import SECURITY_MODES
 from launcher.migrate import MIGRATIONS_DIR
 from launcher.ports import free_port
 
@@ -39,6 +40,9 @@ class StackConfig:
     # Of every topic the launcher creates; on the local single node both are 1.
     replication_factor: int = 1
     min_insync_replicas: int = 1
+    # "sasl": the embedded Kafka authenticates every client (SCRAM) and applies the ACLs of
+    # launcher/kafka_security.py; "none": no security (Tansu has none).
+    kafka_security: str = "none"
     postgres_port: int = local_defaults.POSTGRES_PORT
     database: str = local_defaults.DATABASE
     ingress_ports: list[int] = field(default_factory=lambda: [local_defaults.INGRESS_PORT])
@@ -100,7 +104,7 @@ class StackConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
         """The `make run` configuration: BROKER, KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, WORKERS,
-        KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS."""
+        KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_SECURITY."""
         raw_workers = environ.get("WORKERS", "1")
         try:
             workers = int(raw_workers)
@@ -114,8 +118,14 @@ class StackConfig:
         else:
             choice = choose_broker(environ)
             broker, reason = choice.name, choice.reason
+        security = (environ.get("KAFKA_SECURITY") or "none").strip().lower()
+        if security not in SECURITY_MODES:
+            raise ValueError(f"KAFKA_SECURITY must be one of {SECURITY_MODES}, got {security!r}")
+        if security == "sasl" and broker != "kafka":
+            raise ValueError("KAFKA_SECURITY=sasl needs BROKER=kafka: Tansu has no SASL")
         return cls(
             workers=workers,
+            kafka_security=security,
             broker=broker,
             broker_reason=reason,
             replication_factor=_positive(environ, "KAFKA_REPLICATION_FACTOR"),

@@ -13,17 +13,19 @@ import asyncio
 import base64
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.kafka_jars import KAFKA_VERSION, PROJECT_ROOT, Jdk, ensure_jars
+from launcher.kafka_security import KafkaUsers, Role, acl_rules, create_acls
 from launcher.logs import Log
 from launcher.supervisor import ChildSpec
+from messaging.kafka_auth import KafkaAuth
 
 LOG4J_CONFIG = PROJECT_ROOT / "launcher" / "kafka" / "log4j2.properties"
 # 512 MB heap and a G1 with few threads: the broker shares two cores with everything else.
+HEAP_MB = (256, 512)
 JVM_OPTIONS = (
-    "-Xms256m",
-    "-Xmx512m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:ParallelGCThreads=2",
@@ -44,6 +46,17 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """This node's place in a cluster of several on this machine (a static controller quorum)."""
+
+    node_id: int
+    voters: str  # controller.quorum.voters: "1@host:port,2@host:port,..."
+    cluster_id: str  # the same for every node
+    replicas: int  # of the internal topics (offsets, transactions)
+    heap_mb: tuple[int, int] = (128, 384)  # several JVMs share two cores
+
+
 class KafkaBroker:
     """One Kafka node on `host:port` (controller on `controller_port`), data in `run_dir/kafka`."""
 
@@ -62,11 +75,15 @@ class KafkaBroker:
         *,
         min_insync_replicas: int = 1,
         version: str = KAFKA_VERSION,
+        sasl: bool = False,
+        cluster: ClusterNode | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.controller_port = controller_port
-        self.home = run_dir / "kafka"
+        # One of several nodes (a cluster on this machine), or the only one.
+        self.cluster = cluster
+        self.home = run_dir / (f"kafka-{cluster.node_id}" if cluster else "kafka")
         self.data_dir = self.home / "data"
         self.properties = self.home / "server.properties"
         self.jdk = jdk
@@ -74,6 +91,8 @@ class KafkaBroker:
         self.min_insync_replicas = min_insync_replicas
         self.version = version
         self._classpath: str | None = None
+        # SASL/SCRAM principals and ACLs (launcher/kafka_security.py); None: no security.
+        self.users = KafkaUsers(self.home) if sasl else None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -87,9 +106,31 @@ class KafkaBroker:
                 self.log.info("kafka jars fetched with Maven", version=self.version, into=str(libs))
             self._classpath = str(libs / "*")
         self.home.mkdir(parents=True, exist_ok=True)
+        formatted = (self.data_dir / "meta.properties").exists()
+        if self.users is not None:
+            if formatted and not self.users.file.exists():
+                raise RuntimeError(
+                    f"{self.data_dir} was formatted without SASL users: remove it "
+                    "(or the run directory) to start with KAFKA_SECURITY=sasl"
+                )
+            self.users.load_or_create()
         self.properties.write_text(self._server_properties())
-        if not (self.data_dir / "meta.properties").exists():
+        if not formatted:
             await self._format_storage()
+
+    @property
+    def admin_auth(self) -> KafkaAuth:
+        """The launcher's own identity towards this broker."""
+        return self.users.auth("admin") if self.users is not None else KafkaAuth()
+
+    def role_env(self, role: Role) -> dict[str, str]:
+        """The KAFKA_SASL_* variables of a child of that role (none without security)."""
+        return self.users.auth(role).env() if self.users is not None else {}
+
+    async def secure(self) -> None:
+        """The ACLs of every role, once the broker answers (nothing without security)."""
+        if self.users is not None:
+            await create_acls(self.bootstrap_servers, self.admin_auth, acl_rules())
 
     def child_spec(self, stop_grace: float = 8.0) -> ChildSpec:
         assert self._classpath is not None, "prepare() first"
@@ -104,11 +145,16 @@ class KafkaBroker:
         assert self._classpath is not None
         return [
             self.jdk.java,
+            *(f"-Xms{self._heap[0]}m", f"-Xmx{self._heap[1]}m"),
             *JVM_OPTIONS,
             f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "-cp",
             self._classpath,
         ]
+
+    @property
+    def _heap(self) -> tuple[int, int]:
+        return self.cluster.heap_mb if self.cluster is not None else HEAP_MB
 
     def _env(self) -> dict[str, str]:
         # Options meant for other JVMs must not reach this one.
@@ -121,12 +167,14 @@ class KafkaBroker:
             *self._java(),
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            # A cluster's voters are fixed in its properties (controller.quorum.voters).
+            *(() if self.cluster is not None else ("--standalone",)),
             "--ignore-formatted",
             "-t",
-            cluster_id,
+            self.cluster.cluster_id if self.cluster is not None else cluster_id,
             "-c",
             str(self.properties),
+            *(self.users.format_arguments() if self.users is not None else ()),
         ]
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -149,26 +197,34 @@ class KafkaBroker:
 
     def _server_properties(self) -> str:
         controller = f"{self.host}:{self.controller_port}"
+        # With SASL both listeners authenticate; the client one is named after its protocol.
+        listener = "SASL_PLAINTEXT" if self.users is not None else "PLAINTEXT"
+        replicas = str(self.cluster.replicas if self.cluster is not None else 1)
+        quorum = (
+            {"controller.quorum.voters": self.cluster.voters}
+            if self.cluster is not None
+            else {"controller.quorum.bootstrap.servers": controller}
+        )
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": controller,
-            "listeners": f"PLAINTEXT://{self.bootstrap_servers},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap_servers}",
+            "node.id": str(self.cluster.node_id if self.cluster is not None else 1),
+            **quorum,
+            "listeners": f"{listener}://{self.bootstrap_servers},CONTROLLER://{controller}",
+            "advertised.listeners": f"{listener}://{self.bootstrap_servers}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": listener,
+            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:{listener}",
             "log.dirs": str(self.data_dir),
-            # One node: every internal topic has one replica.
-            "default.replication.factor": "1",
+            # Every internal topic on every node (one replica on a single node).
+            "default.replication.factor": replicas,
             "min.insync.replicas": str(self.min_insync_replicas),
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": "8",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": str(self.min_insync_replicas),
             "transaction.state.log.num.partitions": "4",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": str(self.min_insync_replicas),
             # Topics come from topics.yaml (the launcher creates them); a typo must fail.
             "auto.create.topics.enable": "false",
             "group.initial.rebalance.delay.ms": "0",
@@ -185,5 +241,6 @@ class KafkaBroker:
             "log.cleaner.threads": "1",
             "log.retention.check.interval.ms": "60000",
             "controlled.shutdown.enable": "true",
+            **(self.users.server_properties() if self.users is not None else {}),
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())

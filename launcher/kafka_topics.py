@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from messaging.kafka_auth import KafkaAuth
 from messaging.rotation import TopicRotation
 from messaging.topics import (
     TopicSpec,
@@ -47,6 +48,7 @@ async def ensure_topics(
     *,
     replication_factor: int = 1,
     min_insync_replicas: int = 1,
+    auth: KafkaAuth | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet, with their settings; returns the names created.
 
@@ -56,7 +58,11 @@ async def ensure_topics(
     while True:
         try:
             return await _create_missing(
-                bootstrap_servers, topics, replication_factor, min_insync_replicas
+                bootstrap_servers,
+                topics,
+                replication_factor,
+                min_insync_replicas,
+                auth or KafkaAuth(),
             )
         except (KafkaError, OSError) as exc:
             if time.monotonic() >= deadline:
@@ -71,8 +77,11 @@ async def _create_missing(
     topics: Sequence[TopicSpec],
     replication_factor: int,
     min_insync_replicas: int,
+    auth: KafkaAuth,
 ) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=5000, **auth.client_options()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -15,6 +15,8 @@ from launcher.broker_recovery import BrokerRecovery
 from launcher.child_env import child_env
 from launcher.config import StackConfig
 from launcher.health import HealthCheck, http_check, port_check, wait_until_healthy
+from launcher.kafka_broker import KafkaBroker
+from launcher.kafka_security import Role
 from launcher.kafka_topics import ensure_topics, system_topics
 from launcher.logs import Log, OutputSink, redact_url
 from launcher.migrate import apply_migrations, ensure_database
@@ -24,6 +26,7 @@ from launcher.rundir import PidRecord, RunLock
 from launcher.supervisor import ChildProcess, ChildSpec
 from launcher.topic_janitor import TopicJanitor
 from messaging.consumer_groups import PROCESSORS_GROUP
+from messaging.kafka_auth import KafkaAuth
 from messaging.rotation import TopicRotation
 
 APPS_STOP_BUDGET = 10.0  # seconds for ingress + workers + sandbox; the rest of 15 s is infra
@@ -45,6 +48,7 @@ class Stack:
                 run_dir=config.run_dir,
                 log=self.log,
                 min_insync_replicas=config.min_insync_replicas,
+                sasl=config.kafka_security == "sasl",
             )
             if config.embedded_broker
             else None
@@ -151,13 +155,23 @@ class Stack:
             await self._create_topics()
             if self.rotation.enabled:
                 self._janitor_task = asyncio.create_task(self.janitor.run(), name="topic-janitor")
+        if isinstance(self.broker, KafkaBroker) and self.broker.users is not None:
+            await self.broker.secure()
+            self.log.info(
+                "kafka SASL/SCRAM and ACLs on: one principal per role",
+                users_file=str(self.broker.users.file),
+            )
 
         if config.start_sandbox:
             await self._start_child(
                 ChildSpec(
                     "sandbox",
                     config.sandbox_command,
-                    env={**env, "SANDBOX_PORT": str(config.sandbox_port)},
+                    env={
+                        **env,
+                        **self._role_env("payments"),
+                        "SANDBOX_PORT": str(config.sandbox_port),
+                    },
                     cwd=config.cwd,
                     stop_grace=config.stop_grace,
                 )
@@ -169,7 +183,12 @@ class Stack:
                     ChildSpec(
                         name,
                         config.worker_command,
-                        env={**env, "WORKER_ID": name, "WORKER_WEB_PORT": str(port)},
+                        env={
+                            **env,
+                            **self._role_env("processors"),
+                            "WORKER_ID": name,
+                            "WORKER_WEB_PORT": str(port),
+                        },
                         cwd=config.cwd,
                         stop_grace=config.stop_grace,
                     )
@@ -184,6 +203,7 @@ class Stack:
                         config.ingress_command,
                         env={
                             **env,
+                            **self._role_env("ingress"),
                             "INGRESS_PORT": str(port),
                             "INGRESS_INTERNAL_PORT": str(internal),
                             "INGRESS_INSTANCE_ID": instance,
@@ -286,6 +306,15 @@ class Stack:
             console=self.sink.console,
         )
 
+    def _role_env(self, role: Role) -> dict[str, str]:
+        """KAFKA_SASL_* of that role's principal when the embedded Kafka runs with SASL."""
+        return self.broker.role_env(role) if isinstance(self.broker, KafkaBroker) else {}
+
+    @property
+    def kafka_auth(self) -> KafkaAuth:
+        """The launcher's (admin's) identity towards the broker."""
+        return self.broker.admin_auth if isinstance(self.broker, KafkaBroker) else KafkaAuth()
+
     async def _start_child(self, spec: ChildSpec, **hooks: Any) -> ChildProcess:
         child = ChildProcess(spec, self.sink, self.log, on_spawn=self._record_pid, **hooks)
         self.children[spec.name] = child
@@ -342,6 +371,7 @@ class Stack:
             within=60,
             replication_factor=self.config.replication_factor,
             min_insync_replicas=self.config.min_insync_replicas,
+            auth=self.kafka_auth,
         )
         self.log.info("topics ready", topics=[t.name for t in topics], created=created)
 

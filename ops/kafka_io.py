@@ -62,6 +62,7 @@ async def read_dead_letters(
     """Every dead letter now in the topic (offsets `start`..`stop`, inclusive, when given)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_auth().client_options(),
         enable_auto_commit=False,
         fetch_max_wait_ms=50,
     )
@@ -121,7 +122,10 @@ async def topic_rotation(settings: OpsSettings) -> TopicRotation:
     run's period if the broker holds slot topics (the embedded broker rotates)."""
     if settings.kafka_topic_rotation_s is not None:
         return TopicRotation(settings.kafka_topic_rotation_s)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_auth().client_options(),
+    )
     await admin.start()
     try:
         names = set(await admin.list_topics())
@@ -144,7 +148,9 @@ class Producer:
 
     def __init__(self, settings: OpsSettings, rotation: TopicRotation) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, acks=1
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks=1,
+            **settings.kafka_auth().client_options(),
         )
         self._rotation = rotation
 

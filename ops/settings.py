@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 import local_defaults
 from local_defaults import sandbox_peer_url
+from messaging.kafka_auth import KafkaSaslSettings
 
 
-class OpsSettings(BaseSettings):
+class OpsSettings(KafkaSaslSettings):
     """Defaults are the local run's (`local_defaults`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")

@@ -147,6 +147,8 @@ def create_app(settings: WorkerSettings) -> ProcessorApp:
         # Static membership: a restarted worker (same WORKER_ID) takes its partitions back
         # at once instead of after the session timeout.
         consumer_group_instance_id=settings.worker_id if features.static_membership else None,
+        # SASL identity of the processors (KAFKA_SASL_*); None: no authentication.
+        broker_credentials=kafka_transport.credentials(settings.kafka_auth()),
         value_serializer="raw",
         key_serializer="raw",
         # Topics come from topics.yaml and are created by the launcher (or compose).

@@ -23,10 +23,13 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import aiokafka
+import faust
 import structlog
 from aiokafka import TopicPartition as TP
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from messaging.kafka_auth import KafkaAuth
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +111,15 @@ class DurableProducer(faust_aiokafka.Producer):
 class Transport(faust_aiokafka.Transport):
     Consumer = FastFetchConsumer
     Producer = DurableProducer
+
+
+def credentials(auth: KafkaAuth) -> faust.SASLCredentials | None:
+    """Faust's form of the worker's SASL identity (its consumer and producer use it)."""
+    if not auth.enabled:
+        return None
+    return faust.SASLCredentials(
+        username=auth.username, password=auth.password, mechanism=auth.mechanism
+    )
 
 
 def broker_urls(bootstrap_servers: str, wait_ms: int, *, idempotent: bool = False) -> list[str]:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import local_defaults
 from messaging.broker_features import BrokerName
+from messaging.kafka_auth import KafkaSaslSettings
 
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
@@ -32,7 +33,7 @@ def parse_settings(cls: type[AnySettings], what: str) -> AnySettings:
         raise SystemExit(f"invalid {what} configuration: {problems}") from None
 
 
-class KafkaSettings(BaseSettings):
+class KafkaSettings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     kafka_bootstrap_servers: str = local_defaults.KAFKA_BOOTSTRAP_SERVERS

@@ -30,6 +30,7 @@ def create_app(
     publisher = publisher or KafkaPaymentEventPublisher(
         settings.kafka_bootstrap_servers,
         rotation=TopicRotation(settings.kafka_topic_rotation_s),
+        auth=settings.kafka_auth(),
     )
     world = World(settings.sandbox_history_limit)
     sandbox = Sandbox(

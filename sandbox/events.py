@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from messaging.headers import CORRELATION_ID
+from messaging.kafka_auth import KafkaAuth
 from messaging.rotation import TopicRotation
 from messaging.topics import MERCH_PAYMENT_EVENTS
 from sandbox.peer_models.contractor_merch_payments import PaymentStatusChanged
@@ -81,8 +82,11 @@ class KafkaPaymentEventPublisher:
         retry_seconds: float = 1.0,
         max_retry_seconds: float = 10.0,
         queue_size: int = 10_000,
+        auth: KafkaAuth | None = None,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
+        # The payments service's own identity: the only one allowed to write this topic.
+        self._auth_options = (auth or KafkaAuth()).client_options()
         self._ring = (rotation or TopicRotation()).ring(topic)
         self._request_timeout_ms = request_timeout_ms
         self._linger_ms = linger_ms
@@ -143,6 +147,7 @@ class KafkaPaymentEventPublisher:
                 linger_ms=self._linger_ms,
                 request_timeout_ms=self._request_timeout_ms,
                 acks=1,
+                **self._auth_options,
             )
             try:
                 await producer.start()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 import local_defaults
+from messaging.kafka_auth import KafkaSaslSettings
 
 
-class Settings(BaseSettings):
+class Settings(KafkaSaslSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     sandbox_host: str = local_defaults.HOST

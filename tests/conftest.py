@@ -1,5 +1,6 @@
 """Suite-wide options: `--containers` runs the integration tests on real Apache Kafka and
-PostgreSQL containers (testcontainers; needs Docker) instead of the embedded ones."""
+PostgreSQL containers (testcontainers; needs Docker) instead of the embedded ones;
+`--cluster` adds the three-broker Kafka cluster test."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="run integration tests against Apache Kafka and PostgreSQL containers (Docker)",
+    )
+    parser.addoption(
+        "--cluster",
+        action="store_true",
+        default=False,
+        help="also run the three-broker Kafka cluster test (1.5-3 min, three JVMs)",
     )
 
 

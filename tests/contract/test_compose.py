@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from launcher.kafka_security import MECHANISM, ROLES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,11 +33,28 @@ def test_every_service_command_is_a_module_of_this_project() -> None:
 def test_runs_apache_kafka_postgres_two_ingresses_and_two_workers() -> None:
     services = _compose()["services"]
     assert services["kafka"]["image"].startswith("apache/kafka")
-    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["kafka"]["entrypoint"][-1] == "/deploy/kafka/start.sh"
+    assert "process.roles=broker,controller" in (ROOT / "deploy/kafka/start.sh").read_text()
     assert services["postgres"]["image"].startswith("postgres")
     commands = [" ".join(s.get("command", [])) for s in services.values()]
     assert commands.count("python -m ingress") == 2
     assert commands.count("python -m processors") == 2
+
+
+def test_each_process_connects_to_kafka_as_its_role() -> None:
+    """SASL/SCRAM like `KAFKA_SECURITY=sasl make run`: the broker knows every role's user."""
+    principals = {"ingress": "ingress", "processors": "processors", "sandbox": "payments"}
+    for name, service in _compose()["services"].items():
+        command = service.get("command")
+        if command is None or command[:2] != ["python", "-m"]:
+            continue
+        environment = service["environment"]
+        assert environment["KAFKA_SASL_MECHANISM"] == MECHANISM, name
+        assert environment["KAFKA_SASL_USERNAME"] == principals.get(command[2], "admin"), name
+        assert environment["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_PASSWORD_"), name
+    start = (ROOT / "deploy/kafka/start.sh").read_text()
+    for role in ROLES:
+        assert f'--add-scram "$MECHANISM=[name={role},' in start
 
 
 def test_each_ingress_and_worker_has_its_own_identity() -> None:
