@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -161,19 +161,16 @@ async def read_payment(payment_id: str, sandbox: SandboxDep) -> dict[str, Any]:
     return payment_view(payment, refunds)
 
 
-@router.post("/payments/{payment_id}/accept")
-async def accept_payment(
-    payment_id: str, sandbox: SandboxDep, correlation_id: CorrelationIdDep
+@router.post("/payments/{payment_id}/{answer}")
+async def answer_payment(
+    payment_id: str,
+    answer: Literal["accept", "reject"],
+    sandbox: SandboxDep,
+    correlation_id: CorrelationIdDep,
 ) -> dict[str, Any]:
-    await sandbox.payments.accept(payment_id, correlation_id)
-    return await read_payment(payment_id, sandbox)
-
-
-@router.post("/payments/{payment_id}/reject")
-async def reject_payment(
-    payment_id: str, sandbox: SandboxDep, correlation_id: CorrelationIdDep
-) -> dict[str, Any]:
-    await sandbox.payments.reject(payment_id, correlation_id)
+    """The driver's answer in the app to a payment held for manual acceptance."""
+    act = sandbox.payments.accept if answer == "accept" else sandbox.payments.reject
+    await act(payment_id, correlation_id)
     return await read_payment(payment_id, sandbox)
 
 

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from launcher.broker import EmbeddedBroker
@@ -44,3 +45,19 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> No
             with contextlib.suppress(Exception):
                 await admin.close()
     raise RuntimeError("could not create topics")
+
+
+@contextlib.asynccontextmanager
+async def reader_from_the_start(
+    bootstrap: str, topic: str, partitions: int
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of every partition of `topic`, each from its first record (no group)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10)
+    await reader.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        yield reader
+    finally:
+        await reader.stop()

@@ -21,7 +21,7 @@ from messaging.topics import (
     rotated_topics,
 )
 from messaging.truncation import next_offsets
-from tests.broker.conftest import create_topics
+from tests.broker.conftest import create_topics, reader_from_the_start
 
 pytestmark = pytest.mark.timeout(60)
 PERIOD = 10.0
@@ -73,18 +73,11 @@ async def consume_and_commit(bootstrap: str, topic: str, partitions: int, count:
 
 
 async def remaining(bootstrap: str, topic: str, partitions: int) -> int:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10)
-    await reader.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        reader.assign(tps)
-        await reader.seek_to_beginning(*tps)
+    async with reader_from_the_start(bootstrap, topic, partitions) as reader:
         count = 0
         for _ in range(5):
             count += sum(len(r) for r in (await reader.getmany(timeout_ms=100)).values())
         return count
-    finally:
-        await reader.stop()
 
 
 def idle_for(seconds: float, period: int = 100) -> float:

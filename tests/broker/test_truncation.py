@@ -7,11 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from messaging.truncation import next_offsets, offset_marker_batch, truncate_topic
-from tests.broker.conftest import create_topics
+from tests.broker.conftest import create_topics, reader_from_the_start
 
 pytestmark = pytest.mark.timeout(60)
 PARTITIONS = 4
@@ -123,19 +123,12 @@ async def test_only_records_after_the_truncation_remain(bootstrap: str, topic: s
     finally:
         await producer.stop()
 
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10)
-    await reader.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int]] = []
+    async with reader_from_the_start(bootstrap, topic, PARTITIONS) as reader:
         async with asyncio.timeout(10):
             while len(seen) < 8:
                 for records in (await reader.getmany(timeout_ms=200)).values():
                     seen.extend((r.offset, int(r.value or b"-1")) for r in records)
-    finally:
-        await reader.stop()
 
     assert sorted(value for _, value in seen) == list(range(100, 108))
     assert sorted(offset for offset, _ in seen) == [25, 25, 25, 25, 26, 26, 26, 26]

@@ -16,13 +16,13 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.conftest import RunningStack, start_stack
-from tests.integration.payments.conftest import Payments, new_transaction_id
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack
+from tests.integration.payments.conftest import Payments, new_transaction_id, payments_on
 
 AMOUNT = 100
 BALANCE = 10_000_000
@@ -35,19 +35,16 @@ SETTLE_S = 90.0  # pending payments reach a final state within the acceptance ti
 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[RunningStack]:
-    running = start_stack(
-        Path(tmp_path_factory.mktemp(f"broker-fault-{broker}")), workers=1, broker=broker
-    )
-    try:
+    with own_stack(
+        tmp_path_factory.mktemp(f"broker-fault-{broker}"), workers=1, broker=broker
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
 async def payments(fault_stack: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield Payments(fault_stack, client)
+    async with payments_on(fault_stack) as helper:
+        yield helper
 
 
 async def _load(payments: Payments, qr_code: str, answers: dict[int, str]) -> None:

@@ -14,7 +14,6 @@ import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +21,15 @@ import pytest
 from ingress.database import Database
 from ingress.errors import ApiError
 from ingress.payment_requests import payment_id_for
-from tests.integration.conftest import RunningStack, start_stack
-from tests.integration.payments.conftest import Driver, Payments, eventually, new_transaction_id
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack, skip_against_containers
+from tests.integration.payments.conftest import (
+    Driver,
+    Payments,
+    eventually,
+    new_transaction_id,
+    payments_on,
+)
 
 CLIENTS = 4  # concurrent partners' tills
 WARM_UP_S = 3.0
@@ -47,19 +53,15 @@ class Call:
 def kill_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[RunningStack]:
-    if request.config.getoption("--containers"):
-        pytest.skip("kills the embedded PostgreSQL on purpose; not run against containers")
-    running = start_stack(Path(tmp_path_factory.mktemp("database-kill")), workers=1)
-    try:
+    skip_against_containers(request, "kills the embedded PostgreSQL on purpose")
+    with own_stack(tmp_path_factory.mktemp("database-kill"), workers=1) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 @pytest.fixture
 async def payments(kill_stack: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield Payments(kill_stack, client)
+    async with payments_on(kill_stack) as helper:
+        yield helper
 
 
 async def _timed(payments: Payments, kind: str, tx: int, driver: Driver) -> Call:

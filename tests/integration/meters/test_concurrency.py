@@ -8,33 +8,30 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from messaging import headers as h
 from messaging.topics import RIDE_EVENTS
-from tests.integration.conftest import RunningStack, start_stack, wait_for
+from tests.integration.conftest import RunningStack, wait_for
 from tests.integration.meters.conftest import DONE_STATES, Meters, Ride, ride_event_body
+from tests.integration.own_stack import own_stack
 
 MONITEX_TIMEOUT_S = 6.0
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(
-        Path(tmp_path_factory.mktemp("meters-concurrency")),
+    with own_stack(
+        tmp_path_factory.mktemp("meters-concurrency"),
         env={
             "MONITEX_TIMEOUT_S": str(MONITEX_TIMEOUT_S),
             "SANDBOX_FAULT_TIMEOUT_SECONDS": "10",
             "SANDBOX_FAULT_SLOW_SECONDS": "1",
         },
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 def _fault(meters: Meters, mode: str, times: int | None) -> None:

@@ -7,22 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import RunningStack, start_stack, wait_for
+from tests.integration.conftest import RunningStack, wait_for
 from tests.integration.meters.conftest import Meters
+from tests.integration.own_stack import own_stack
 
 IN_ROLLOUT = "drv-rollout-in"
 
 
 @pytest.fixture(scope="module")
 def rollout_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(
+    with own_stack(
         tmp_path_factory.mktemp("rollout-stack"),
         env={"METERS_ROLLOUT": f"drivers:someone-else,{IN_ROLLOUT}"},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.local.stop()
 
 
 def test_only_drivers_in_the_rollout_get_the_meter(rollout_stack: RunningStack) -> None:

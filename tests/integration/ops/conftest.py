@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from messaging.consumer_groups import PROCESSORS_GROUP
-from tests.integration.conftest import RunningStack, start_stack
-from tests.integration.payments.conftest import Payments
+from tests.integration.conftest import RunningStack
+from tests.integration.own_stack import own_stack
+from tests.integration.payments.conftest import Payments, payments_on
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -135,30 +135,20 @@ QUIET_POLL_ENV = {"PAYMENT_POLL_INTERVAL": "60", "PAYMENT_ACCEPTANCE_TIMEOUT": "
 
 @pytest.fixture(scope="session")
 def quiet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("ops-stack"), env=QUIET_POLL_ENV)
-    try:
+    with own_stack(tmp_path_factory.mktemp("ops-stack"), env=QUIET_POLL_ENV) as running:
         yield running
-    finally:
-        running.local.stop()
-
-
-async def _payments(stack: RunningStack) -> AsyncIterator[Payments]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        (await client.post(f"{stack.sandbox_url}/_sandbox/reset")).raise_for_status()
-        yield Payments(stack, client)
-        await client.delete(f"{stack.sandbox_url}/_sandbox/faults")
 
 
 @pytest.fixture
 async def payments(stack: RunningStack) -> AsyncIterator[Payments]:
-    async for p in _payments(stack):
-        yield p
+    async with payments_on(stack, reset=True) as helper:
+        yield helper
 
 
 @pytest.fixture
 async def quiet_payments(quiet_stack: RunningStack) -> AsyncIterator[Payments]:
-    async for p in _payments(quiet_stack):
-        yield p
+    async with payments_on(quiet_stack, reset=True) as helper:
+        yield helper
 
 
 async def drop_status_events(payments: Payments, drop: bool) -> None:

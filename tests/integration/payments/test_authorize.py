@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from ingress.payment_requests import payment_id_for
-from tests.integration.payments.conftest import Payments, eventually, new_transaction_id
+from tests.integration.payments.conftest import (
+    Driver,
+    Payments,
+    eventually,
+    new_transaction_id,
+)
 
 
 async def test_an_auto_accepted_payment_is_approved_with_one_debit(payments: Payments) -> None:
@@ -80,15 +85,24 @@ async def test_a_payment_rejected_by_the_driver_is_declined(payments: Payments) 
     assert answer.json()["decline_reason"] == "driver_rejected"
 
 
+async def _authorize_unanswered_within_the_hold(
+    payments: Payments, acceptance: str
+) -> tuple[Driver, int]:
+    """A new authorization to a driver who does not answer within the hold timeout:
+    the partner is answered `pending` with the payment's id."""
+    driver = await payments.driver(acceptance=acceptance)
+    tx = new_transaction_id()
+    answer = await payments.authorize(payments.body(tx, driver.qr_code))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "pending"
+    assert answer.json()["payment_id"] == payment_id_for("mobi", str(tx))
+    return driver, tx
+
+
 async def test_past_the_hold_timeout_the_answer_is_pending_and_get_shows_the_final_state(
     payments: Payments,
 ) -> None:
-    driver = await payments.driver(acceptance="manual")
-    tx = new_transaction_id()
-    answer = await payments.authorize(payments.body(tx, driver.qr_code))
-    assert answer.status_code == 200
-    assert answer.json()["status"] == "pending"
-    assert answer.json()["payment_id"] == payment_id_for("mobi", str(tx))
+    _, tx = await _authorize_unanswered_within_the_hold(payments, acceptance="manual")
     await payments.driver_answers(tx, "accept")
     await payments.wait_status(tx, "approved", timeout=10)
 
@@ -96,10 +110,7 @@ async def test_past_the_hold_timeout_the_answer_is_pending_and_get_shows_the_fin
 async def test_acceptance_timeout_declines_and_cancels_in_the_payments_service(
     payments: Payments,
 ) -> None:
-    driver = await payments.driver(acceptance="never")
-    tx = new_transaction_id()
-    answer = await payments.authorize(payments.body(tx, driver.qr_code))
-    assert answer.json()["status"] == "pending"
+    driver, tx = await _authorize_unanswered_within_the_hold(payments, acceptance="never")
     final = await payments.wait_status(tx, "declined", timeout=20)
     assert final["decline_reason"] == "acceptance_timeout"
 

@@ -45,6 +45,7 @@ from tests.integration.payments.conftest import (
 FINAL = ("approved", "declined", "cancelled")
 CREATE_PATH = "/internal/v1/payments"
 RECOVERY_S = 60.0  # restart (0.5 s backoff) + Faust start + group rejoin, with room
+BALANCE = 100_000
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +137,24 @@ async def _retry_until_final(payments: Payments, body: dict[str, Any]) -> dict[s
         await asyncio.sleep(0.5)
 
 
+async def _new_authorization(payments: Payments, amount: int) -> tuple[Driver, int, dict[str, Any]]:
+    """A driver holding BALANCE, and a new authorization of `amount` to them."""
+    driver = await payments.driver(balance=BALANCE)
+    tx = new_transaction_id()
+    return driver, tx, payments.body(tx, driver.qr_code, amount)
+
+
+async def _retries_end_approved_and_settled(
+    payments: Payments, first: httpx.Response, driver: Driver, tx: int, body: dict[str, Any]
+) -> None:
+    """The first answer was a 200 (the row as it was); the partner's retries end approved,
+    and the driver was debited exactly once."""
+    assert first.status_code == 200, first.text
+    final = await _retry_until_final(payments, body)
+    assert final["status"] == "approved", final
+    await _check_settled(payments, tx, driver, final, BALANCE)
+
+
 async def _check_settled(
     payments: Payments, tx: int, driver: Driver, final: dict[str, Any], balance: int
 ) -> None:
@@ -186,9 +205,7 @@ async def _authorize_while_the_create_is_held(
 async def test_killed_after_the_row_is_written_before_the_service_acts(
     payments: Payments,
 ) -> None:
-    driver = await payments.driver(balance=100_000)
-    tx = new_transaction_id()
-    body = payments.body(tx, driver.qr_code, 4_200)
+    driver, tx, body = await _new_authorization(payments, 4_200)
     # The create reaches the sandbox, which holds it and never runs it.
     first = await _authorize_while_the_create_is_held(payments, tx, body, "timeout")
     row = await payments.row(tx)
@@ -196,19 +213,14 @@ async def test_killed_after_the_row_is_written_before_the_service_acts(
     await _kill_worker(payments)
     assert await payments.peer_payment(tx) is None  # the service has nothing
 
-    answered = await first  # held until the hold timeout: the row as it is
-    assert answered.status_code == 200, answered.text
-    final = await _retry_until_final(payments, body)
-    assert final["status"] == "approved", final  # the redelivered command created it
-    await _check_settled(payments, tx, driver, final, 100_000)
+    # Held until the hold timeout: the row as it is. The redelivered command creates it.
+    await _retries_end_approved_and_settled(payments, await first, driver, tx, body)
 
 
 async def test_killed_after_the_service_debited_before_the_answer_arrived(
     payments: Payments,
 ) -> None:
-    driver = await payments.driver(balance=100_000)
-    tx = new_transaction_id()
-    body = payments.body(tx, driver.qr_code, 4_300)
+    driver, tx, body = await _new_authorization(payments, 4_300)
     # The sandbox holds its answer; it completes the create after the caller died.
     first = await _authorize_while_the_create_is_held(payments, tx, body, "slow")
     await _kill_worker(payments)
@@ -216,19 +228,13 @@ async def test_killed_after_the_service_debited_before_the_answer_arrived(
     row = await payments.row(tx)
     assert row is not None and row["status"] == "pending"  # the worker never learned it
 
-    answered = await first
-    assert answered.status_code == 200, answered.text
-    final = await _retry_until_final(payments, body)
-    assert final["status"] == "approved", final
-    await _check_settled(payments, tx, driver, final, 100_000)
+    await _retries_end_approved_and_settled(payments, await first, driver, tx, body)
 
 
 async def test_killed_after_the_payment_is_final_before_the_reply(
     payments: Payments, crash_file: Path
 ) -> None:
-    driver = await payments.driver(balance=100_000)
-    tx = new_transaction_id()
-    body = payments.body(tx, driver.qr_code, 4_400)
+    driver, tx, body = await _new_authorization(payments, 4_400)
     restarts = payments.stack.local.restarts("worker-1")
     crash_file.touch()  # armed: the next authorization's reply is never produced
     try:
@@ -241,10 +247,7 @@ async def test_killed_after_the_payment_is_final_before_the_reply(
     finally:
         crash_file.unlink(missing_ok=True)
     # The row was final before the worker died: the held request reads it.
-    assert first.status_code == 200, first.text
     row = await payments.row(tx)
     assert row is not None and row["status"] == "approved"
-    final = await _retry_until_final(payments, body)
-    assert final["status"] == "approved", final
+    await _retries_end_approved_and_settled(payments, first, driver, tx, body)
     assert len(await _create_calls(payments, tx)) == 1  # the final row is never re-created
-    await _check_settled(payments, tx, driver, final, 100_000)

@@ -33,16 +33,34 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_messages_with_different_keys_run_at_the_same_time() -> None:
+async def release_and_close(keyed: KeyedConcurrency, *gates: Gate) -> None:
+    """Lets every gate's work end, then closes the lanes within a second."""
+    for gate in gates:
+        gate.release.set()
+    await keyed.close(1)
+
+
+Message = tuple[tuple[str, int], int, bytes]  # partition, offset, key
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((P0, 0, b"key-a"), (P0, 1, b"key-b")),
+        ((P0, 0, b"k"), (P1, 0, b"k")),
+    ],
+    ids=["different keys", "the same key on another partition"],
+)
+async def test_messages_in_different_lanes_run_at_the_same_time(
+    first: Message, second: Message
+) -> None:
     keyed, log = KeyedConcurrency(10, 10), list[str]()
     a, b = Gate(log, "a"), Gate(log, "b")
-    await keyed.submit(P0, 0, b"key-a", a)
-    await keyed.submit(P0, 1, b"key-b", b)
+    await keyed.submit(*first, a)
+    await keyed.submit(*second, b)
     await asyncio.wait_for(asyncio.gather(a.started.wait(), b.started.wait()), 1)
     assert keyed.in_flight == 2
-    a.release.set()
-    b.release.set()
-    await keyed.close(1)
+    await release_and_close(keyed, a, b)
 
 
 async def test_messages_with_the_same_key_run_one_after_another_in_offset_order() -> None:
@@ -56,17 +74,6 @@ async def test_messages_with_the_same_key_run_one_after_another_in_offset_order(
         gate.release.set()
         await settle()
     assert log == ["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]
-
-
-async def test_the_same_key_on_another_partition_is_another_lane() -> None:
-    keyed, log = KeyedConcurrency(10, 10), list[str]()
-    a, b = Gate(log, "a"), Gate(log, "b")
-    await keyed.submit(P0, 0, b"k", a)
-    await keyed.submit(P1, 0, b"k", b)
-    await asyncio.wait_for(asyncio.gather(a.started.wait(), b.started.wait()), 1)
-    a.release.set()
-    b.release.set()
-    await keyed.close(1)
 
 
 async def test_a_partition_takes_no_more_than_its_bound_until_one_finishes() -> None:
@@ -83,9 +90,7 @@ async def test_a_partition_takes_no_more_than_its_bound_until_one_finishes() -> 
     gates[0].release.set()
     assert await asyncio.wait_for(third, 1) is True
     await asyncio.wait_for(gates[2].started.wait(), 1)
-    for gate in [*gates, other]:
-        gate.release.set()
-    await keyed.close(1)
+    await release_and_close(keyed, *gates, other)
 
 
 async def test_the_worker_takes_no_more_than_its_bound_across_partitions() -> None:
@@ -98,9 +103,7 @@ async def test_the_worker_takes_no_more_than_its_bound_across_partitions() -> No
     assert not third.done() and keyed.in_flight == 2
     gates[1].release.set()
     await asyncio.wait_for(third, 1)
-    for gate in gates:
-        gate.release.set()
-    await keyed.close(1)
+    await release_and_close(keyed, *gates)
 
 
 async def test_the_commit_point_stays_at_the_lowest_unfinished_offset() -> None:

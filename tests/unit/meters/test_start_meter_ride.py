@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from processors.meters.domain import MeterState, Money, Rollout, SkipReason, StartStep
 from processors.meters.errors import PeerRejected, PeerUnavailable
 from processors.meters.ports import IdentityNumber, StartRideCommand
@@ -12,6 +14,21 @@ from tests.unit.meters.conftest import DRIVER, ID_NUMBER, ORDER, PARK, PERMIT, M
 from tests.unit.meters.fakes import World
 
 DOWN = PeerUnavailable("peer", "op", "timeout")
+
+
+def _assert_fell_back(world: World) -> None:
+    """The failure table's fallback: setcar false, then a push to the driver."""
+    assert world.driver_orders.changes == [(ORDER, False)]
+    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
+
+
+def _assert_failed_at(world: World, step: StartStep, meter_ride_id: str | None) -> None:
+    record = world.states.records[ORDER]
+    assert (record.state, record.failed_step, record.meter_ride_id) == (
+        MeterState.FAILED,
+        step,
+        meter_ride_id,
+    )
 
 
 async def test_started_meter_has_permit_number_and_price_and_is_recorded_everywhere(
@@ -44,14 +61,9 @@ async def test_meter_vendor_failure_stops_leaves_order_alone_and_falls_back(
     assert outcome.failed_step is StartStep.METER_START
     assert world.meter.calls == [("start", ORDER)]  # no retry against the vendor
     assert world.orders.writes == []
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
-    record = world.states.records[ORDER]
-    assert (record.state, record.failed_step, record.failure_reason) == (
-        MeterState.FAILED,
-        StartStep.METER_START,
-        "permit_mismatch",
-    )
+    _assert_fell_back(world)
+    _assert_failed_at(world, StartStep.METER_START, meter_ride_id=None)
+    assert world.states.records[ORDER].failure_reason == "permit_mismatch"
 
 
 async def test_order_core_read_failure_stops_without_setcar_or_push(
@@ -80,14 +92,8 @@ async def test_order_core_write_failure_cancels_the_started_meter_ride_and_falls
     [ride] = world.meter.started_rides()
     assert ride.status == "cancelled"
     assert world.meter.calls == [("start", ORDER), ("cancel", ride.ride_id)]
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
-    record = world.states.records[ORDER]
-    assert (record.state, record.failed_step, record.meter_ride_id) == (
-        MeterState.FAILED,
-        StartStep.ORDER_CORE_WRITE,
-        ride.ride_id,
-    )
+    _assert_fell_back(world)
+    _assert_failed_at(world, StartStep.ORDER_CORE_WRITE, ride.ride_id)
 
 
 async def test_order_core_write_failure_with_cancel_failing_still_falls_back(
@@ -99,8 +105,7 @@ async def test_order_core_write_failure_with_cancel_failing_still_falls_back(
     outcome = await world.ride_events().start(make_event())
 
     assert outcome.failed_step is StartStep.ORDER_CORE_WRITE
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
+    _assert_fell_back(world)
     [(_, _, detail)] = [h for h in world.states.history if h[1] == "start_failure_handled"]
     assert detail == {
         "reason": "timeout",
@@ -110,18 +115,25 @@ async def test_order_core_write_failure_with_cancel_failing_still_falls_back(
     }
 
 
-async def test_fleet_vehicles_failure_stops_before_the_vendor_and_falls_back(
-    world: World, make_event: MakeEvent
+@pytest.mark.parametrize(
+    ("peer", "step", "personal_reads"),
+    [
+        ("vehicles", StartStep.FLEET_VEHICLES, 0),
+        ("identity_docs", StartStep.DRIVER_PROFILES, 0),
+        ("personal", StartStep.PERSONAL, 1),
+    ],
+)
+async def test_a_failing_lookup_stops_before_the_vendor_and_falls_back(
+    world: World, make_event: MakeEvent, peer: str, step: StartStep, personal_reads: int
 ) -> None:
-    world.vehicles.fail = DOWN
+    getattr(world, peer).fail = DOWN
 
     outcome = await world.ride_events().start(make_event())
 
-    assert outcome.failed_step is StartStep.FLEET_VEHICLES
+    assert outcome.failed_step is step
     assert world.meter.calls == []
-    assert world.personal.reads == 0
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
+    assert world.personal.reads == personal_reads  # later lookups are not made
+    _assert_fell_back(world)
 
 
 async def test_order_without_car_fails_at_fleet_vehicles(
@@ -133,31 +145,6 @@ async def test_order_without_car_fails_at_fleet_vehicles(
 
     assert outcome.failed_step is StartStep.FLEET_VEHICLES
     assert world.states.records["o-nocar"].failure_reason == "no_car_on_order"
-
-
-async def test_driver_profiles_failure_stops_and_falls_back(
-    world: World, make_event: MakeEvent
-) -> None:
-    world.identity_docs.fail = DOWN
-
-    outcome = await world.ride_events().start(make_event())
-
-    assert outcome.failed_step is StartStep.DRIVER_PROFILES
-    assert world.meter.calls == []
-    assert world.personal.reads == 0
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
-
-
-async def test_personal_failure_stops_and_falls_back(world: World, make_event: MakeEvent) -> None:
-    world.personal.fail = DOWN
-
-    outcome = await world.ride_events().start(make_event())
-
-    assert outcome.failed_step is StartStep.PERSONAL
-    assert world.meter.calls == []
-    assert world.driver_orders.changes == [(ORDER, False)]
-    assert world.notifier.pushes == [(PARK, DRIVER, ORDER)]
 
 
 async def test_driver_orders_builder_failure_stops_with_nothing_else(
@@ -172,12 +159,7 @@ async def test_driver_orders_builder_failure_stops_with_nothing_else(
     assert ride.status == "running"  # not cancelled: the order knows its ride
     assert world.orders.orders[ORDER].external_meter_ride_id == ride.ride_id
     assert world.notifier.pushes == []
-    record = world.states.records[ORDER]
-    assert (record.state, record.failed_step, record.meter_ride_id) == (
-        MeterState.FAILED,
-        StartStep.DRIVER_ORDERS_BUILDER,
-        ride.ride_id,
-    )
+    _assert_failed_at(world, StartStep.DRIVER_ORDERS_BUILDER, ride.ride_id)
 
 
 async def test_client_notify_failure_only_loses_the_push(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ops.reconcile import (
     AMOUNT,
     APPROVED_HERE_NOT_THERE,
@@ -47,10 +49,24 @@ def test_agreeing_states_are_no_difference() -> None:
     assert compare(declined, None) == []  # never created there
 
 
-def test_confirmed_there_while_pending_here_is_fixed_to_approved() -> None:
-    (difference,) = compare(ours("pending"), theirs(MerchPaymentStatus.CONFIRMED))
-    assert difference.kind == FINAL_THERE_NOT_HERE
-    assert difference.fix == (PaymentStatus.APPROVED, None, "confirmed")
+@pytest.mark.parametrize(
+    ("here", "there", "kind", "fixed_to"),
+    [
+        ("pending", MerchPaymentStatus.CONFIRMED, FINAL_THERE_NOT_HERE, PaymentStatus.APPROVED),
+        (
+            "approved",
+            MerchPaymentStatus.CANCELLED,
+            APPROVED_HERE_NOT_THERE,
+            PaymentStatus.CANCELLED,
+        ),
+    ],
+)
+def test_the_services_final_state_moves_ours_forward(
+    here: str, there: MerchPaymentStatus, kind: str, fixed_to: PaymentStatus
+) -> None:
+    (difference,) = compare(ours(here), theirs(there))
+    assert difference.kind == kind
+    assert difference.fix == (fixed_to, None, there.value)
 
 
 def test_declined_there_while_pending_here_takes_the_services_reason() -> None:
@@ -69,12 +85,6 @@ def test_a_final_state_is_never_moved_backwards() -> None:
     assert refused.kind == APPROVED_HERE_NOT_THERE and refused.fix is None
     (waiting,) = compare(ours("approved"), theirs(MerchPaymentStatus.PENDING_ACCEPTANCE))
     assert waiting.kind == FINAL_HERE_NOT_THERE and waiting.fix is None
-
-
-def test_cancelled_there_cancels_an_approved_payment_here() -> None:
-    (difference,) = compare(ours("approved"), theirs(MerchPaymentStatus.CANCELLED))
-    assert difference.kind == APPROVED_HERE_NOT_THERE
-    assert difference.fix == (PaymentStatus.CANCELLED, None, "cancelled")
 
 
 def test_an_owed_cancel_is_reported_as_in_hand() -> None:

@@ -58,6 +58,14 @@ def _sender() -> ReplyAddress:
     return ReplyAddress("replies.ingress-1", uuid.uuid4().hex)
 
 
+async def _waiting_for_the_driver() -> tuple[World, ReplyAddress]:
+    """An authorization the driver has not answered yet: its partner is still waiting."""
+    world = make_world(FakePaymentsService(PENDING_ACCEPTANCE))
+    sender = _sender()
+    assert await world.authorize(_authorize(), sender) is None
+    return world, sender
+
+
 def _result(reply: Reply | None) -> dict[str, Any]:
     assert reply is not None and reply.ok and reply.result is not None, reply
     return reply.result
@@ -140,9 +148,7 @@ async def test_a_payment_awaiting_acceptance_is_answered_when_its_event_arrives(
 
 
 async def test_a_rejection_by_the_driver_declines_the_waiting_payment() -> None:
-    world = make_world(FakePaymentsService(PENDING_ACCEPTANCE))
-    sender = _sender()
-    await world.authorize(_authorize(), sender)
+    world, sender = await _waiting_for_the_driver()
     payment_id = payment_id_for("mobi", "9000001")
     await world.on_event(_event(world, payment_id, DECLINED, "driver_rejected"))
     [reply] = world.replier.to(sender.correlation_id)
@@ -150,9 +156,7 @@ async def test_a_rejection_by_the_driver_declines_the_waiting_payment() -> None:
 
 
 async def test_the_poll_finds_a_payment_whose_event_was_lost() -> None:
-    world = make_world(FakePaymentsService(PENDING_ACCEPTANCE))
-    sender = _sender()
-    await world.authorize(_authorize(), sender)
+    world, sender = await _waiting_for_the_driver()
     payment_id = payment_id_for("mobi", "9000001")
     assert await world.poll_after(3) == 1  # still waiting
     assert world.replier.sent == []
@@ -163,9 +167,7 @@ async def test_the_poll_finds_a_payment_whose_event_was_lost() -> None:
 
 
 async def test_acceptance_timeout_declines_and_cancels_in_the_payments_service() -> None:
-    world = make_world(FakePaymentsService(PENDING_ACCEPTANCE))
-    sender = _sender()
-    await world.authorize(_authorize(), sender)
+    world, sender = await _waiting_for_the_driver()
     await world.poll_after(91)
     [reply] = world.replier.to(sender.correlation_id)
     assert _result(reply)["decline_reason"] == "acceptance_timeout"
@@ -276,9 +278,7 @@ async def test_cancel_of_an_approved_payment_cancels_it_once_in_the_service() ->
 
 
 async def test_cancel_of_a_waiting_payment_answers_its_authorization_cancelled() -> None:
-    world = make_world(FakePaymentsService(PENDING_ACCEPTANCE))
-    sender = _sender()
-    await world.authorize(_authorize(), sender)
+    world, sender = await _waiting_for_the_driver()
     assert _result(await world.cancel(_cancel(), _sender()))["status"] == "cancelled"
     [reply] = world.replier.to(sender.correlation_id)
     assert _result(reply)["status"] == "cancelled"
