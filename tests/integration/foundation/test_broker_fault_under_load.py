@@ -5,9 +5,7 @@ seconds in and the launcher brings it back. Afterwards every authorization the s
 took (answered `approved` or `pending`) reaches a final state, `approved` stays approved,
 none is unknown (404), and the driver is debited exactly once per approved payment.
 Refusals (503) were not taken and may or may not have been processed; the ledger check
-counts whatever ended approved. On Apache Kafka the data survives the kill; on Tansu it
-does not, and the ingress (which goes on answering) answers "not taken" (503) rather than
-`pending` for every request whose command may have died with the broker.
+counts whatever ended approved. Runs on Apache Kafka, whose data survives the kill.
 """
 
 from __future__ import annotations
