@@ -20,7 +20,7 @@ import uuid
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
 
 from ingress.replies import PendingReplies
 from ingress.request_context import request_id_var
@@ -198,11 +198,7 @@ class KafkaGateway:
             try:
                 batches = await self._consumer.getmany(timeout_ms=1000)
                 if not batches:
-                    # A broker that is away answers nothing: the check waits for the next idle
-                    # second rather than hold up the reading of replies.
-                    with contextlib.suppress(TimeoutError, KafkaError, OSError):
-                        async with asyncio.timeout(1.0 + TRUNCATION_SETTLE_S):
-                            await self._rewind_beyond_end()
+                    await self._rewind_beyond_end()
             except asyncio.CancelledError:
                 raise
             except Exception:
