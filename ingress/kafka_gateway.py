@@ -232,7 +232,7 @@ class KafkaGateway:
         if self._features.keeps_data:
             return False
         try:
-            async with asyncio.timeout(2.0 + TRUNCATION_SETTLE_S):
+            async with asyncio.timeout(1.0 + TRUNCATION_SETTLE_S):
                 await self._rewind_beyond_end()
         except Exception:
             return True  # unreachable: it may be the broker that died
