@@ -39,8 +39,6 @@ from schemas.envelope import Reply
 
 log = structlog.get_logger(__name__)
 
-TRUNCATION_SETTLE_S = 0.5
-
 
 class BrokerUnavailable(Exception):
     """The broker did not take the message in time; the caller should retry later."""
@@ -77,8 +75,6 @@ class KafkaGateway:
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
-        # How often the reply reader found the broker's log lost (a restarted Tansu).
-        self._log_losses = 0
 
     async def start(self) -> None:
         await self._ensure_reply_topics()
@@ -167,15 +163,12 @@ class KafkaGateway:
         request_id = request_id_var.get() or correlation_id_var.get()
         if request_id is not None:
             extra[h.REQUEST_ID] = request_id
-        losses = self._log_losses
         try:
             await self.publish(topic, key, value, {**(headers or {}), **extra})
             try:
                 async with asyncio.timeout(timeout_s):
                     return await future
             except TimeoutError as exc:
-                if await self._lost_since(losses):
-                    raise BrokerUnavailable("the broker lost its data: not taken") from exc
                 raise ReplyTimeout(f"no reply within {timeout_s} s") from exc
         finally:
             self.pending.discard(correlation_id)
@@ -197,8 +190,6 @@ class KafkaGateway:
         while True:
             try:
                 batches = await self._consumer.getmany(timeout_ms=1000)
-                if not batches:
-                    await self._rewind_beyond_end()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -208,70 +199,6 @@ class KafkaGateway:
             for records in batches.values():
                 for record in records:
                     self._deliver(record.headers, record.value)
-
-    async def _beyond_end(
-        self, partitions: list[TopicPartition]
-    ) -> dict[TopicPartition, tuple[int, int]]:
-        """(position, log end) of each partition read beyond its log's end."""
-        assert self._consumer is not None
-        ends = await self._consumer.end_offsets(partitions)
-        beyond = {}
-        for tp in partitions:
-            position = await self._consumer.position(tp)
-            if position > ends[tp]:
-                beyond[tp] = (position, ends[tp])
-        return beyond
-
-    async def _lost_since(self, losses: int) -> bool:
-        """Whether a request published when `losses` was counted may have died with the broker.
-
-        Asked before answering that a request is still being processed (`pending`): on a
-        broker that keeps no data a command it took can be gone, and then the caller must
-        hear "not taken, retry" (503), never a promise that cannot be kept.
-        """
-        if self._features.keeps_data:
-            return False
-        try:
-            async with asyncio.timeout(1.0 + TRUNCATION_SETTLE_S):
-                await self._rewind_beyond_end()
-        except Exception:
-            return True  # unreachable: it may be the broker that died
-        return self._log_losses != losses
-
-    async def _rewind_beyond_end(self) -> None:
-        """Read from its beginning a reply partition whose position is beyond its end.
-
-        Such a position was taken against another log: the broker lost its data (Tansu keeps
-        none across a restart) while this instance ran on. Tansu answers a fetch beyond the
-        end with nothing rather than an out-of-range error, so without this no reply would
-        be read again. From the beginning, replies nobody waits for are dropped. Every
-        request waiting then is answered "not taken" (BrokerUnavailable).
-        """
-        assert self._consumer is not None
-        beyond = await self._beyond_end(list(self._consumer.assignment()))
-        if beyond:
-            # The janitor's truncation of a slot (messaging/truncation.py) recreates it and
-            # restores its end within moments: only a partition still beyond it was lost.
-            await asyncio.sleep(TRUNCATION_SETTLE_S)
-            beyond = await self._beyond_end(list(beyond))
-        lost = False
-        for tp, (position, end) in beyond.items():
-            if position > end:
-                lost = True
-                start = (await self._consumer.beginning_offsets([tp]))[tp]
-                self._consumer.seek(tp, start)
-                log.warning(
-                    "reply_position_beyond_log_end",
-                    topic=tp.topic,
-                    position=position,
-                    log_end=end,
-                    reading_from=start,
-                )
-        if lost:
-            # The requests waiting now were published to the lost log (or may have been):
-            # not taken, the callers retry (every command is idempotent).
-            self._log_losses += 1
-            self.pending.fail_all(BrokerUnavailable("the broker lost its data: not taken"))
 
     def _deliver(self, headers: object, value: bytes | None) -> None:
         named = h.header_map(headers)  # type: ignore[arg-type]

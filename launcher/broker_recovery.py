@@ -2,15 +2,11 @@
 
 Kafka keeps its data on disk: once it listens again its clients reconnect by themselves
 (topics are checked, nothing restarted). Tansu comes back empty, so no client of the old
-broker may reach the new one before its topics exist: until the new broker is spawned
-(after the restart backoff) the ingress keeps answering (503 within its send timeout);
-just before, ingress and workers are frozen (SIGSTOP). Once the new broker listens and
-the topics are recreated, the workers are killed where they stand and started afresh (a
-frozen worker never runs another instruction, so it cannot commit the old broker's
-offsets to the new one) and the ingress is let go on (SIGCONT): it holds no offsets of a
-group, and its reply reader rereads a partition whose position is beyond the new log's end
-(ingress/kafka_gateway.py). Frozen, neither can write before the topics exist (Tansu
-would create them on first use with its own partition counts).
+broker may ever reach the new one: when it dies, ingress and workers are frozen (SIGSTOP)
+before the new broker is spawned; once it listens and the topics are recreated they are
+killed where they stand and started afresh. A frozen client never runs another
+instruction, so it cannot commit the old broker's offsets to the new one (offsets beyond
+the new log's end) or write before the topics exist.
 """
 
 from __future__ import annotations
@@ -57,7 +53,7 @@ class BrokerRecovery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def broker_died(self, broker: ChildProcess) -> None:
-        """Just before a new broker is spawned: Tansu's clients are frozen (Kafka's wait)."""
+        """Before a new broker is spawned: Tansu's clients are frozen (Kafka's wait)."""
         if self._broker is None or self._broker.keeps_data:
             return
         frozen = []
@@ -66,9 +62,7 @@ class BrokerRecovery:
                 signal_group(child.pid, signal.SIGSTOP)
                 frozen.append(child.name)
         self._frozen = True
-        self._log.warning(
-            "broker died: its clients are frozen until its topics are back", frozen=frozen
-        )
+        self._log.warning("broker died: its clients are frozen until it is back", frozen=frozen)
 
     async def broker_respawned(self, broker: ChildProcess) -> None:
         """The new broker runs: Kafka's clients reconnect; Tansu's get topics and restarts."""
@@ -103,27 +97,22 @@ class BrokerRecovery:
         began = time.monotonic()
         self._log.warning(
             "broker restarted with no topics, offsets or consumer groups: "
-            "recreating topics, restarting workers",
+            "recreating topics, restarting ingress and workers",
             pid=broker.pid,
         )
         await wait_for_port(self._config.broker_port, self._config.host, within=30)
         await self._recreate_topics()
         clients = self._clients()
-        workers = [child for child in clients if not child.name.startswith("ingress-")]
         grace = min(self._config.stop_grace, BROKER_RECOVERY_GRACE)
-        # Frozen workers are killed where they stand: let run, they would reach the new
-        # broker with the old one's offsets. The ingress goes on where it stopped.
+        # Frozen clients are killed where they stand: let run, they would reach the new
+        # broker with the old one's offsets.
         kill, self._frozen = self._frozen, False
-        for child in clients:
-            if child not in workers and child.pid is not None:
-                signal_group(child.pid, signal.SIGCONT)
         await asyncio.gather(
-            *(child.restart("the broker restarted", grace, kill=kill) for child in workers)
+            *(child.restart("the broker restarted", grace, kill=kill) for child in clients)
         )
         self.recoveries += 1
         self._log.info(
             "broker recovered",
             took_s=round(time.monotonic() - began, 2),
-            restarted=[child.name for child in workers],
-            resumed=[child.name for child in clients if child not in workers],
+            restarted=[child.name for child in clients],
         )

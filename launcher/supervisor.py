@@ -84,8 +84,7 @@ class ChildProcess:
         self._log = log
         self._on_spawn = on_spawn
         self._after_respawn = after_respawn
-        # Awaited after an unplanned death, after the backoff, just before the new process
-        # (what it freezes stays frozen no longer than needed).
+        # Awaited after an unplanned death, before the backoff and the new process.
         self._before_respawn = before_respawn
         self._backoff = backoff or Backoff()
         self._proc: asyncio.subprocess.Process | None = None
@@ -190,7 +189,8 @@ class ChildProcess:
                 kill_group(proc.pid)
             if self._stopping:
                 return
-            unplanned = self._restart_reason is None
+            if self._restart_reason is None and self._before_respawn is not None:
+                await self._before_respawn(self)
             ran_for = time.monotonic() - self._started_at
             if self._restart_reason is not None:
                 reason, self._restart_reason = self._restart_reason, None
@@ -218,8 +218,6 @@ class ChildProcess:
                 if self._restart_reason is not None:  # asked for while we were waiting
                     self._restart_reason = None
                     self._backoff.reset()
-            if unplanned and self._before_respawn is not None:
-                await self._before_respawn(self)
             try:
                 await self._spawn()
             except OSError as exc:

@@ -20,11 +20,9 @@ class BrokerFeatures:
     idempotent_producer: bool
     # group.instance.id: a restarted member takes its partitions back at once.
     static_membership: bool
-    # A message it took survives its restart (Tansu keeps nothing across one).
-    keeps_data: bool = True
 
 
 def broker_features(broker: BrokerName) -> BrokerFeatures:
     if broker == "tansu":
-        return BrokerFeatures(idempotent_producer=False, static_membership=False, keeps_data=False)
+        return BrokerFeatures(idempotent_producer=False, static_membership=False)
     return BrokerFeatures(idempotent_producer=True, static_membership=True)
