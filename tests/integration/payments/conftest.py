@@ -54,9 +54,13 @@ class Payments:
         )
 
     async def status(self, tx: int) -> httpx.Response:
-        return await self.http.get(
-            f"{self.stack.ingress_url}/mobi/v1/payments/{tx}", headers=self.headers
-        )
+        url = f"{self.stack.ingress_url}/mobi/v1/payments/{tx}"
+        try:
+            return await self.http.get(url, headers=self.headers)
+        except httpx.RemoteProtocolError:
+            # A pooled keep-alive connection the server closed as idle just as it was
+            # reused (uvicorn's keep-alive timeout): a read is safe to send again.
+            return await self.http.get(url, headers=self.headers)
 
     async def cancel(self, tx: int) -> httpx.Response:
         return await self.http.post(
