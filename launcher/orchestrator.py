@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Any
 
+from launcher.app_children import app_children
 from launcher.broker_choice import FETCH_WAIT_MS, build_engine
 from launcher.broker_recovery import BrokerRecovery
 from launcher.child_env import child_env
@@ -162,56 +163,8 @@ class Stack:
                 users_file=str(self.broker.users.file),
             )
 
-        if config.start_sandbox:
-            await self._start_child(
-                ChildSpec(
-                    "sandbox",
-                    config.sandbox_command,
-                    env={
-                        **env,
-                        **self._role_env("payments"),
-                        "SANDBOX_PORT": str(config.sandbox_port),
-                    },
-                    cwd=config.cwd,
-                    stop_grace=config.stop_grace,
-                )
-            )
-        if config.start_workers:
-            for n, port in enumerate(config.web_ports, start=1):
-                name = f"worker-{n}"
-                await self._start_child(
-                    ChildSpec(
-                        name,
-                        config.worker_command,
-                        env={
-                            **env,
-                            **self._role_env("processors"),
-                            "WORKER_ID": name,
-                            "WORKER_WEB_PORT": str(port),
-                        },
-                        cwd=config.cwd,
-                        stop_grace=config.stop_grace,
-                    )
-                )
-        if config.start_ingress:
-            for instance, port, internal in zip(
-                config.ingress_instances, config.ingress_ports, config.internal_ports, strict=True
-            ):
-                await self._start_child(
-                    ChildSpec(
-                        instance,
-                        config.ingress_command,
-                        env={
-                            **env,
-                            **self._role_env("ingress"),
-                            "INGRESS_PORT": str(port),
-                            "INGRESS_INTERNAL_PORT": str(internal),
-                            "INGRESS_INSTANCE_ID": instance,
-                        },
-                        cwd=config.cwd,
-                        stop_grace=config.stop_grace,
-                    )
-                )
+        for spec in app_children(config, env, self._role_env):
+            await self._start_child(spec)
         self.log.info(
             "stack started",
             took_s=round(time.monotonic() - began, 2),
