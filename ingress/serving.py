@@ -41,6 +41,10 @@ def _server(app: object, host: str, port: int) -> _Listener:
         http="httptools",
         lifespan="off",  # the shared resources are opened once, by IngressApps.running
         timeout_graceful_shutdown=5,
+        # Longer than the idle timeout of the clients and load balancers in front (httpx
+        # and most pools keep 5 s): the side that closes an idle connection should be the
+        # client, or a request sent on it as the server closes it is cut.
+        timeout_keep_alive=30,
     )
     return _Listener(config)
 

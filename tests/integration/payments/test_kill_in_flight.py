@@ -59,7 +59,9 @@ def kill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStac
 
 @pytest.fixture
 async def payments(kill_stack: RunningStack) -> AsyncIterator[Payments]:
-    limits = httpx.Limits(max_connections=400)
+    # Idle connections are dropped before the ingress (uvicorn, 5 s keep-alive) drops them,
+    # so a reused one is never closed under a request.
+    limits = httpx.Limits(max_connections=400, keepalive_expiry=2.0)
     async with payments_on(kill_stack, timeout=60, limits=limits) as helper:
         yield helper
 
