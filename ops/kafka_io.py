@@ -12,7 +12,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from launcher.config import DEFAULT_TOPIC_ROTATION_S
 from messaging import headers as h
 from messaging.rotation import TopicRotation
-from messaging.topics import DEAD_LETTERS, SLOT_SUFFIX, base_topic, rotated_topics
+from messaging.topics import (
+    DEAD_LETTERS,
+    SLOT_SUFFIX,
+    base_topic,
+    declared_topics,
+    rotated_topics,
+)
 from ops.settings import OpsSettings
 
 READ_TIMEOUT_S = 10.0
@@ -68,11 +74,12 @@ async def read_dead_letters(
     )
     try:
         await consumer.start()
-        partitions = consumer.partitions_for_topic(DEAD_LETTERS)
-        if partitions is None:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(DEAD_LETTERS) or set()
-        tps = [TopicPartition(DEAD_LETTERS, p) for p in sorted(partitions)]
+        if DEAD_LETTERS not in await consumer.topics():
+            return []
+        # Its partitions as topics.yaml declares them: Kafka's metadata at start names no
+        # topic for a consumer that subscribes to none.
+        partitions = next(t.partitions for t in declared_topics() if t.name == DEAD_LETTERS)
+        tps = [TopicPartition(DEAD_LETTERS, p) for p in range(partitions)]
         if not tps:
             return []
         consumer.assign(tps)
