@@ -43,18 +43,22 @@ class ChildSpec:
 
 @dataclass
 class Backoff:
-    """0.5 s doubling to 10 s between restarts; back to 0.5 s after a run of 30 s."""
+    """A process that had been running a while comes back at once (a killed worker's
+    partitions wait for it); one that keeps dying young waits 0.5 s doubling to 10 s, so
+    a crash loop does not spin."""
 
+    quick: float = 0.1
     initial: float = 0.5
     maximum: float = 10.0
-    reset_after: float = 30.0
+    settled_after: float = 3.0
     _next: float = field(default=0.0, init=False)
 
     def delay(self, ran_for: float) -> float:
-        if ran_for >= self.reset_after or self._next == 0.0:
-            self._next = self.initial
-        current = self._next
-        self._next = min(self._next * 2, self.maximum)
+        if ran_for >= self.settled_after:
+            self._next = 0.0
+            return self.quick
+        current = self._next or self.initial
+        self._next = min(current * 2, self.maximum)
         return current
 
     def reset(self) -> None:

@@ -28,6 +28,7 @@ from processors.delivery import Delivery, Handler, Incoming
 from processors.http_client import build_http_client, build_session
 from processors.keyed_concurrency import KeyedConcurrency
 from processors.settings import WorkerSettings, parse_settings
+from processors.tableless import TablelessManager
 
 log = structlog.get_logger(__name__)
 
@@ -169,6 +170,7 @@ def create_app(settings: WorkerSettings) -> ProcessorApp:
         producer_linger_ms=0,
         producer_acks=-1,  # all in-sync replicas (kafka_transport.DurableProducer)
         broker_client_id=settings.worker_id,
+        TableManager=TablelessManager,
     )
     app.resources = Resources(settings, app)
     app.in_flight = KeyedConcurrency(

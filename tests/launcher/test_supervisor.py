@@ -51,11 +51,16 @@ def gone(pid: int) -> bool:
         return True
 
 
-def test_backoff_doubles_to_ten_seconds_and_resets_after_a_long_run() -> None:
+def test_backoff_doubles_to_ten_seconds_while_the_process_dies_young() -> None:
     backoff = Backoff()
     assert [backoff.delay(0.1) for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
-    assert backoff.delay(31.0) == 0.5
-    assert backoff.delay(0.1) == 1.0
+
+
+def test_a_process_that_had_been_running_comes_back_at_once_and_resets_the_backoff() -> None:
+    backoff = Backoff()
+    assert [backoff.delay(0.1) for _ in range(3)] == [0.5, 1.0, 2.0]
+    assert [backoff.delay(3.5) for _ in range(3)] == [0.1, 0.1, 0.1]
+    assert backoff.delay(0.1) == 0.5
 
 
 async def test_child_output_and_errors_are_passed_on_prefixed_with_its_name() -> None:
