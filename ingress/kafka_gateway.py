@@ -8,6 +8,12 @@ away and readiness does not wait for a group join). A request carries
 `reply-to`; the processor answers on `reply-to`, naming the topic and key of the
 request it answers; the reply is matched to the waiting request by correlation
 id and checked against that request's topic and key (ingress.replies).
+
+A memory-only broker (Tansu) that dies comes back empty. The launcher then says so
+(`broker_lost`, SIGUSR1): the gateway refuses at once, fails every waiting request
+(its command may have died with the broker: outcome unknown, 503) and closes its
+clients; once the new broker has its topics (`broker_replaced`, SIGUSR2) it opens new
+ones, its reply consumer at the new logs' ends. The process keeps serving throughout.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import asyncio
 import contextlib
 import itertools
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -42,6 +50,10 @@ log = structlog.get_logger(__name__)
 
 class BrokerUnavailable(Exception):
     """The broker did not take the message in time; the caller should retry later."""
+
+
+class BrokerLost(BrokerUnavailable):
+    """The broker was lost with its data; the gateway waits to be told of its replacement."""
 
 
 class ReplyTimeout(Exception):
@@ -75,8 +87,58 @@ class KafkaGateway:
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._lost = False
+        # broker_lost / broker_replaced run one after the other, in the order called.
+        self._switch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self._open()
+
+    async def stop(self) -> None:
+        if self._switch is not None:
+            self._switch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._switch
+        self.pending.fail_all(ReplyTimeout("ingress is stopping"))
+        await self._close()
+
+    def broker_lost(self) -> None:
+        """The broker died with every message in it: refuse, fail the waiters, close."""
+        self._lost = True
+        self.pending.fail_all(BrokerLost("the broker was lost with its data"))
+        log.warning("broker_lost", waiting_requests_failed=True)
+        self._then(self._close())
+
+    def broker_replaced(self) -> None:
+        """A new broker with the topics runs: open new clients (retried until they open)."""
+        self._then(self._reopen())
+
+    def _then(self, step: Coroutine[Any, Any, None]) -> None:
+        previous = self._switch
+
+        async def after_previous() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await previous
+            await step
+
+        self._switch = asyncio.create_task(after_previous(), name="broker-switch")
+
+    async def _reopen(self) -> None:
+        await self._close()  # whatever the old broker left, also when not told it was lost
+        while True:
+            try:
+                await self._open()
+            except Exception as exc:
+                log.warning("broker_reopen_failed", error=f"{type(exc).__name__}: {exc}")
+                await self._close()
+                await asyncio.sleep(1.0)
+                continue
+            self._lost = False
+            log.info("broker_replaced", reply_topic=self.reply_topic)
+            return
+
+    async def _open(self) -> None:
         await self._ensure_reply_topics()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
@@ -113,26 +175,29 @@ class KafkaGateway:
         self._reader = asyncio.create_task(self._read_replies(), name="reply-reader")
         log.info("reply_consumer_assigned", topics=self._reply_ring.names)
 
-    async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
+    async def _close(self) -> None:
+        reader, consumer, producer = self._reader, self._consumer, self._producer
+        self._reader, self._consumer, self._producer = None, None, None
+        if reader is not None:
+            reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        self.pending.fail_all(ReplyTimeout("ingress is stopping"))
-        if self._consumer is not None:
-            await self._consumer.stop()
-        if self._producer is not None:
-            await self._producer.stop()
+                await reader
+        # A send still queued fails or, sent later, meets idempotent consumers.
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
 
     async def publish(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         """Produce one message, or raise BrokerUnavailable within the send timeout."""
         if not is_declared(topic):
             raise ValueError(f"topic {topic!r} is not declared in topics.yaml")
-        if self._producer is None:
-            raise BrokerUnavailable("producer not started")
+        producer = self._ready_producer()
         try:
             async with asyncio.timeout(self._send_timeout_s):
-                await self._producer.send_and_wait(
+                await producer.send_and_wait(
                     self._rotation.current(topic),
                     value=value,
                     key=key.encode(),
@@ -174,16 +239,27 @@ class KafkaGateway:
             self.pending.discard(correlation_id)
 
     @property
+    def durable(self) -> bool:
+        """Whether a published message survives the broker's restart (not on Tansu)."""
+        return self._features.durable_log
+
+    @property
     def reply_topic(self) -> str:
         """Where replies to a request sent now should go."""
         return self._reply_ring.current()
 
     async def check(self, timeout_s: float) -> None:
         """Raise unless the broker answers a metadata request within `timeout_s`."""
+        producer = self._ready_producer()
+        async with asyncio.timeout(timeout_s):
+            await producer.client.fetch_all_metadata()
+
+    def _ready_producer(self) -> AIOKafkaProducer:
+        if self._lost:
+            raise BrokerLost("the broker was lost with its data; waiting for its replacement")
         if self._producer is None:
             raise BrokerUnavailable("producer not started")
-        async with asyncio.timeout(timeout_s):
-            await self._producer.client.fetch_all_metadata()
+        return self._producer
 
     async def _read_replies(self) -> None:
         assert self._consumer is not None

@@ -77,6 +77,12 @@ class PartnerPayments:
             current = await read_payment(self._database, partner, transaction_id)
             if current is not None:
                 return current
+            if not self._gateway.durable:
+                # No worker has taken it and the broker keeps it in memory only: it may
+                # die with the broker, so it is not promised as pending (outcome unknown).
+                raise ApiError.unavailable(
+                    "The authorization is not taken yet; repeat it with the same transaction_id."
+                )
             return PaymentResult(
                 partner=partner,
                 transaction_id=transaction_id,

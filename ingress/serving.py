@@ -69,6 +69,10 @@ async def serve(apps: IngressApps) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, on_signal)
     loop.add_signal_handler(signal.SIGINT, on_signal)
+    # The launcher's memory-only broker died and came back empty (ingress.kafka_gateway).
+    gateway = apps.resources.gateway
+    loop.add_signal_handler(signal.SIGUSR1, gateway.broker_lost)
+    loop.add_signal_handler(signal.SIGUSR2, gateway.broker_replaced)
     async with apps.running():
         # The internal listener first: once the partner one answers /health (what the
         # launcher and orchestrators wait for), both serve.

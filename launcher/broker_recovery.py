@@ -2,16 +2,23 @@
 
 Kafka keeps its data on disk: once it listens again its clients reconnect by themselves
 (topics are checked, nothing restarted). Tansu comes back empty, so no client of the old
-broker may ever reach the new one: when it dies, ingress and workers are frozen (SIGSTOP)
-before the new broker is spawned; once it listens and the topics are recreated they are
-killed where they stand and started afresh. A frozen client never runs another
-instruction, so it cannot commit the old broker's offsets to the new one (offsets beyond
-the new log's end) or write before the topics exist.
+broker may ever reach the new one:
+
+* workers are frozen (SIGSTOP) before the new broker is spawned and, once it listens
+  and the topics are recreated, killed where they stand and started afresh. A frozen
+  worker never runs another instruction, so it cannot commit the old broker's offsets
+  to the new one (offsets beyond the new log's end).
+* ingresses keep serving: told the broker is lost (SIGUSR1) they answer 503 at once and
+  close their clients (ingress/kafka_gateway.py); they are frozen only while the new
+  broker has no topics (a send the old producer still retries would create one with
+  the wrong partitions), then told the new broker is there (SIGUSR2).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -24,6 +31,9 @@ from launcher.ports import wait_for_port
 from launcher.supervisor import ChildProcess, signal_group
 
 BROKER_RECOVERY_GRACE = 5.0  # stop grace for Kafka clients restarted after a broker restart
+# Between telling the ingresses the broker is lost and freezing them: time to answer the
+# requests that were waiting (503) before the new broker starts.
+INGRESS_ANSWER_GRACE = 0.3
 
 
 class BrokerRecovery:
@@ -33,13 +43,15 @@ class BrokerRecovery:
         config: StackConfig,
         log: Log,
         *,
-        clients: Callable[[], list[ChildProcess]],
+        workers: Callable[[], list[ChildProcess]],
+        ingresses: Callable[[], list[ChildProcess]],
         recreate_topics: Callable[[], Coroutine[Any, Any, None]],
     ) -> None:
         self._broker = broker
         self._config = config
         self._log = log
-        self._clients = clients
+        self._workers = workers
+        self._ingresses = ingresses
         self._recreate_topics = recreate_topics
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -56,13 +68,16 @@ class BrokerRecovery:
         """Before a new broker is spawned: Tansu's clients are frozen (Kafka's wait)."""
         if self._broker is None or self._broker.keeps_data:
             return
-        frozen = []
-        for child in self._clients():
-            if child.pid is not None:
-                signal_group(child.pid, signal.SIGSTOP)
-                frozen.append(child.name)
+        told = _signal_each(self._ingresses(), signal.SIGUSR1, group=False)
+        frozen = _signal_each(self._workers(), signal.SIGSTOP)
         self._frozen = True
-        self._log.warning("broker died: its clients are frozen until it is back", frozen=frozen)
+        await asyncio.sleep(INGRESS_ANSWER_GRACE)
+        frozen += _signal_each(self._ingresses(), signal.SIGSTOP)
+        self._log.warning(
+            "broker died: its clients are frozen until it is back",
+            frozen=frozen,
+            told_broker_lost=told,
+        )
 
     async def broker_respawned(self, broker: ChildProcess) -> None:
         """The new broker runs: Kafka's clients reconnect; Tansu's get topics and restarts."""
@@ -102,17 +117,35 @@ class BrokerRecovery:
         )
         await wait_for_port(self._config.broker_port, self._config.host, within=30)
         await self._recreate_topics()
-        clients = self._clients()
+        ingresses = _signal_each(self._ingresses(), signal.SIGCONT)
+        _signal_each(self._ingresses(), signal.SIGUSR2, group=False)
+        workers = self._workers()
         grace = min(self._config.stop_grace, BROKER_RECOVERY_GRACE)
-        # Frozen clients are killed where they stand: let run, they would reach the new
+        # Frozen workers are killed where they stand: let run, they would reach the new
         # broker with the old one's offsets.
         kill, self._frozen = self._frozen, False
         await asyncio.gather(
-            *(child.restart("the broker restarted", grace, kill=kill) for child in clients)
+            *(child.restart("the broker restarted", grace, kill=kill) for child in workers)
         )
         self.recoveries += 1
         self._log.info(
             "broker recovered",
             took_s=round(time.monotonic() - began, 2),
-            restarted=[child.name for child in clients],
+            restarted=[child.name for child in workers],
+            reopened=ingresses,
         )
+
+
+def _signal_each(children: list[ChildProcess], signum: int, *, group: bool = True) -> list[str]:
+    """Send `signum` to each running child (its process group, or the process alone)."""
+    names = []
+    for child in children:
+        if child.pid is None:
+            continue
+        if group:
+            signal_group(child.pid, signum)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signum)
+        names.append(child.name)
+    return names

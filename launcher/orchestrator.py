@@ -79,11 +79,8 @@ class Stack:
             self.broker,
             config,
             self.log,
-            clients=lambda: [
-                child
-                for name, child in self.children.items()
-                if name.startswith(("ingress-", "worker-"))
-            ],
+            workers=lambda: self._children_named("worker-"),
+            ingresses=lambda: self._children_named("ingress-"),
             recreate_topics=self._recreate_topics,
         )
 
@@ -332,6 +329,9 @@ class Stack:
         if self.config.create_topics:
             self.janitor.forget()
             await self._create_topics()
+
+    def _children_named(self, prefix: str) -> list[ChildProcess]:
+        return [child for name, child in self.children.items() if name.startswith(prefix)]
 
     @property
     def broker_recoveries(self) -> int:

@@ -3,7 +3,8 @@
 Listens on the port named by the environment variable given as first argument and
 answers GET /health with 200; prints a JSON line with what it was given.
 Options: --ignore-term (SIGTERM does nothing), --exit-after SECONDS, --fork (leave a
-grandchild running in the same process group).
+grandchild running in the same process group). SIGUSR1 / SIGUSR2 (the ingress's
+"broker lost" / "broker replaced") are printed as JSON lines.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Health(BaseHTTPRequestHandler):
         pass
 
 
+def _print_signal(signum: int, _frame: object) -> None:
+    told = {"event": "dummy signalled", "signal": signal.Signals(signum).name}
+    print(json.dumps({**told, "pid": os.getpid()}), flush=True)
+
+
 def main() -> None:
     args = sys.argv[1:]
     port_env = args[0] if args and not args[0].startswith("--") else None
@@ -38,6 +44,8 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for told in (signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(told, _print_signal)
     if "--fork" in args:
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     keys = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PARTNER_KEYS", "METERS_ROLLOUT")

@@ -166,7 +166,7 @@ def test_sigstopped_broker_is_not_taken_for_dead(stack: LocalStack) -> None:
         os.kill(pid, signal.SIGCONT)
 
 
-async def test_killed_broker_comes_back_with_topics_and_fresh_clients(
+async def test_killed_broker_comes_back_with_topics_fresh_workers_and_told_ingresses(
     stack: LocalStack, output: io.StringIO
 ) -> None:
     before = dict(stack.pids)
@@ -177,7 +177,14 @@ async def test_killed_broker_comes_back_with_topics_and_fresh_clients(
         await asyncio.sleep(0.1)
     after = stack.pids
     assert after["broker"] != before["broker"]
-    assert after["ingress-1"] != before["ingress-1"]
+    # The ingress kept serving: told the broker was lost, then that it was replaced.
+    assert after["ingress-1"] == before["ingress-1"]
+    told = [
+        json.loads(line.split(" | ", 1)[1])["signal"]
+        for line in output.getvalue().splitlines()
+        if line.startswith("ingress-1 | ") and "dummy signalled" in line
+    ]
+    assert told == ["SIGUSR1", "SIGUSR2"]
     assert after["worker-1"] != before["worker-1"]
     assert after["sandbox"] == before["sandbox"]
     names = await topic_names(stack.bootstrap_servers)

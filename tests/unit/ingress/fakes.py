@@ -13,10 +13,11 @@ class FakeGateway:
     """Keeps what is published and answers requests with `reply`: a Reply, an exception
     to raise (BrokerUnavailable also refuses a plain publish), or None for no reply in time."""
 
-    def __init__(self, reply: Reply | Exception | None = None) -> None:
+    def __init__(self, reply: Reply | Exception | None = None, *, durable: bool = True) -> None:
         self.published: list[tuple[str, str, bytes]] = []
         self.reply = reply
         self.timeouts: list[float] = []
+        self.durable = durable  # False: a memory-only broker (Tansu)
 
     def messages(self) -> list[tuple[str, str, dict[str, Any]]]:
         """What was published, values read as JSON."""

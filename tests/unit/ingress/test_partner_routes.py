@@ -231,6 +231,27 @@ async def test_past_the_hold_timeout_the_answer_is_pending(
     assert later.json()["decline_reason"] == "acceptance_timeout"
 
 
+async def test_on_a_memory_only_broker_an_authorization_no_worker_took_is_503_not_pending(
+    world: tuple[FastAPI, FakeGateway, FakeDatabase],
+) -> None:
+    app, gateway, database = world
+    gateway.durable = False
+    async with _client(app) as client:
+        untaken = await client.post("/mobi/v1/payments", json=BODY, headers=MOBI)
+        assert untaken.status_code == 503, untaken.text
+        assert untaken.json()["code"] == "unavailable" and "Retry-After" in untaken.headers
+        database.rows[("mobi", "9000001")] = {
+            "payment_id": payment_id_for("mobi", "9000001"),
+            "status": "pending",
+            "decline_reason": None,
+            "amount": 15050,
+            "currency": "RUB",
+            "refunded_total": 0,
+        }
+        taken = await client.post("/mobi/v1/payments", json=BODY, headers=MOBI)
+    assert taken.status_code == 200 and taken.json()["status"] == "pending"
+
+
 async def test_status_of_an_unknown_transaction_is_404(
     world: tuple[FastAPI, FakeGateway, FakeDatabase],
 ) -> None:
