@@ -129,11 +129,15 @@ class CellCpu:
         return {
             "concurrency": self.concurrency,
             "requests": self.requests,
-            "cpu_s": self.cpu_s,
-            "ms_per_request": self.ms_per_request(),
-            "total_ms_per_request": self.total_ms_per_request,
-            "busy_cores": self.busy_cores,
+            "cpu_s": {name: _rounded(used) for name, used in self.cpu_s.items()},
+            "ms_per_request": {k: _rounded(v) for k, v in self.ms_per_request().items()},
+            "total_ms_per_request": _rounded(self.total_ms_per_request),
+            "busy_cores": round(self.busy_cores, 3),
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _cell(value: float | None, width: int) -> str:
