@@ -2,6 +2,7 @@
 
 A scenario's setup runs once, then a short warm-up; a finish-ride cell first starts
 meter rides of its own (bench/rides.py), as many as the cell is expected to finish.
+With a CPU meter, each process's CPU is read just before and after the wrk run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 import uuid
 from contextlib import nullcontext
 
+from bench.cpu import CellCpu, CpuMeter
 from bench.ride_starts import RIDE_START, measure_ride_starts
 from bench.rides import start_finish_rides, wait_for_ride_events
 from bench.scenarios import SCENARIOS, Scenario, setup_payments_driver
@@ -29,8 +31,15 @@ MAX_RIDES = 20_000
 
 
 class Cells:
-    def __init__(self, target: Target, seconds: int, rides: int | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        seconds: int,
+        rides: int | None = None,
+        meter: CpuMeter | None = None,
+    ) -> None:
         self.target = target
+        self.meter = meter
         self.seconds = seconds
         self.rides = rides  # fixed rides per finish-ride cell; None: sized from the rates seen
         self._ready: set[str] = set()
@@ -69,15 +78,24 @@ class Cells:
         print(f"  {scenario.name} c={concurrency}: {rides} meter rides started in {took:.0f} s")
         return scenario.script(prefix), rides
 
+    def _run_wrk(
+        self, url: str, concurrency: int, script: str
+    ) -> tuple[LoadResult, CellCpu | None]:
+        if self.meter is None:
+            return run_wrk(url, concurrency, self.seconds, script), None
+        before = self.meter.read()
+        result = run_wrk(url, concurrency, self.seconds, script)
+        return result, CellCpu.of(result, before, self.meter.read())
+
     def _measure(
         self, scenario: Scenario, concurrency: int, peer: SlowPeer | None = None
-    ) -> LoadResult:
+    ) -> tuple[LoadResult, CellCpu | None]:
         """One cell (with `peer` slow, if given); a finish-ride cell that outran its rides
         finished some orders with no ride (fast 404s): measured again with more rides."""
         for attempt in range(1, ATTEMPTS + 1):
             script, rides = self._script(scenario, concurrency)  # rides start at full speed
             with slowed(self.target.sandbox, peer) if peer else nullcontext():
-                result = run_wrk(self.url(scenario), concurrency, self.seconds, script)
+                result, cpu = self._run_wrk(self.url(scenario), concurrency, script)
             best = self._best.get(scenario.name)
             if best is None or result.rps > best[0]:
                 self._best[scenario.name] = (result.rps, concurrency)
@@ -92,9 +110,13 @@ class Cells:
             if not again:
                 break
         time.sleep(1)
-        return result
+        return result, cpu
 
     def measure(self, name: str, concurrency: int) -> LoadResult:
+        return self.measure_with_cpu(name, concurrency)[0]
+
+    def measure_with_cpu(self, name: str, concurrency: int) -> tuple[LoadResult, CellCpu | None]:
+        """The cell, and each process's CPU over it (None: no meter)."""
         self._prepare(SCENARIOS[name])
         return self._measure(SCENARIOS[name], concurrency)
 
@@ -117,5 +139,5 @@ class Cells:
                 peer, self._ride_starts(concurrency), self._ride_starts(concurrency, peer)
             )
         instant = self.measure(peer.scenario, concurrency)
-        slow = self._measure(SCENARIOS[peer.scenario], concurrency, peer)
+        slow, _ = self._measure(SCENARIOS[peer.scenario], concurrency, peer)
         return SlowCell(peer, instant, slow)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CellCpu, cpu_table
 from bench.probe import HEADER
 from bench.ride_starts import RIDE_START
 from bench.slow_peers import SlowCell
@@ -26,6 +27,13 @@ def print_tables(results: dict[str, list[LoadResult]]) -> None:
                 f"{r.concurrency:>6} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
                 f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7}"
             )
+
+
+def print_cpu_tables(cpu: dict[str, list[CellCpu]]) -> None:
+    for name, cells in cpu.items():
+        print(f"\n{name}: CPU ms per request, per process ('-': not found, or restarted)")
+        for line in cpu_table(cells):
+            print(line)
 
 
 def print_slow_cells(cells: list[SlowCell]) -> None:

@@ -6,8 +6,9 @@ starts one on the default ports when nothing answers there; --own-stack starts o
 of its own on free ports instead (never meeting a `make run`), on --broker. Prints
 a table per scenario, then each slow-peer cell (a peer given a latency profile in
 the sandbox) as a share of the instant-peer cell of the same scenario and
-concurrency measured just before it; writes the figures as JSON and a PNG chart
-under bench/results/, and compares with the previous run when there is one.
+concurrency measured just before it; and per scenario the CPU each process of the
+system (and wrk, "load") spent per request, in ms. Writes the figures as JSON and a PNG
+chart under bench/results/, and compares with the previous run when there is one.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from pathlib import Path
 
 import local_defaults
 from bench.cells import Cells
+from bench.cpu import CellCpu, CpuMeter
 from bench.probe import machine
 from bench.report import (
     draw_chart,
     previous_run,
     print_comparison,
+    print_cpu_tables,
     print_slow_cells,
     print_tables,
     ratios,
@@ -42,6 +45,7 @@ from bench.slow_peers import (
 from bench.system import System, find_or_start_system, start_own_system
 from bench.target import Target
 from bench.wrk import LoadResult, ensure_wrk
+from launcher.config import DEFAULT_RUN_DIR
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_CONCURRENCY = [1, 8, 32, 64]
@@ -56,6 +60,12 @@ def _arguments() -> argparse.Namespace:
         help="internal listener (probe, ride events, finish-ride); the partner one if silent",
     )
     parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="run directory of the running system (its launcher's pids, for CPU per request)",
+    )
     parser.add_argument(
         "--own-stack",
         action="store_true",
@@ -95,7 +105,17 @@ def _system(stack: ExitStack, args: argparse.Namespace) -> System:
     if args.own_stack:
         return start_own_system(stack, args.broker, log_path)
     target = Target(args.ingress, args.internal, args.sandbox)
-    return find_or_start_system(stack, target, args.broker, log_path)
+    return find_or_start_system(stack, target, args.broker, log_path, args.run_dir)
+
+
+def _cpu_meter(system: System) -> CpuMeter:
+    meter = CpuMeter(system.parts)
+    names = meter.names()
+    if names:
+        print(f"CPU per request of: {', '.join(names)} and wrk (load)")
+    else:
+        print("CPU per request: no pid of the system found (no launcher pid record): wrk only")
+    return meter
 
 
 def main() -> None:
@@ -107,14 +127,19 @@ def main() -> None:
     slow_levels = args.slow_concurrency or DEFAULT_SLOW_CONCURRENCY
     started_at = datetime.now(UTC)
     results: dict[str, list[LoadResult]] = {}
+    cpu: dict[str, list[CellCpu]] = {}
     slow_cells: list[SlowCell] = []
     with ExitStack() as stack:
         system = _system(stack, args)
         if peers:  # every peer instant to begin with (and a sandbox that can slow them)
             clear_latencies(system.target.sandbox)
-        cells = Cells(system.target, args.seconds, args.rides)
+        cells = Cells(system.target, args.seconds, args.rides, _cpu_meter(system))
         for name in names:
-            results[name] = [cells.measure(name, concurrency) for concurrency in levels]
+            for concurrency in levels:
+                result, cell_cpu = cells.measure_with_cpu(name, concurrency)
+                results.setdefault(name, []).append(result)
+                if cell_cpu is not None:
+                    cpu.setdefault(name, []).append(cell_cpu)
         for peer in peers:
             slow_cells += [cells.slow_cell(peer, concurrency) for concurrency in slow_levels]
 
@@ -126,6 +151,7 @@ def main() -> None:
     ratios_c32 = ratios(results, 32)
     if ratios_c32:
         print("\nratios at concurrency 32: " + ", ".join(f"{k} {v}" for k, v in ratios_c32.items()))
+    print_cpu_tables(cpu)
     if slow_cells:
         print_slow_cells(slow_cells)
     stem = RESULTS_DIR / f"bench-{started_at:%Y%m%dT%H%M%SZ}"
@@ -138,6 +164,7 @@ def main() -> None:
         "results": {name: [asdict(r) for r in rows] for name, rows in results.items()},
         "ratios_c32": ratios_c32,
         "slow_peers": [cell.as_json() for cell in slow_cells],
+        "cpu_ms_per_request": {name: [c.as_json() for c in rows] for name, rows in cpu.items()},
     }
     json_path = stem.with_suffix(".json")
     json_path.write_text(json.dumps(data, indent=2))

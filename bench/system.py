@@ -19,7 +19,9 @@ from typing import Any, TextIO
 
 import httpx
 
+from bench.cpu import Part, own_parts, recorded_parts
 from bench.target import Target
+from launcher.config import DEFAULT_RUN_DIR
 from launcher.stack import LocalStack, StackConfig
 
 BOOT_WITHIN_S = 180.0
@@ -33,6 +35,8 @@ class System:
     target: Target
     how: str  # "running", "started on the default ports", "own stack on free ports"
     broker: str | None  # None: not known (a system the bench did not start)
+    # Its processes, for CPU per request (bench/cpu.py); asked again at each reading.
+    parts: Callable[[], list[Part]]
 
 
 def answers(url: str) -> bool:
@@ -88,22 +92,30 @@ def start_own_system(stack: ExitStack, broker: str | None, log_path: Path) -> Sy
         Target(partner, internal_urls[0], local.sandbox_url),
         "own stack on free ports",
         _started_broker(settings),
+        own_parts(lambda: local.pids),
     )
 
 
 def find_or_start_system(
-    stack: ExitStack, target: Target, broker: str | None, log_path: Path
+    stack: ExitStack,
+    target: Target,
+    broker: str | None,
+    log_path: Path,
+    run_dir: Path = DEFAULT_RUN_DIR,
 ) -> System:
-    """The system at `target`, started on the default ports when nothing answers there."""
+    """The system at `target`, started on the default ports when nothing answers there;
+    a running one's processes are those its launcher recorded in `run_dir`."""
     how, started_broker = "running", None
+    parts = recorded_parts(run_dir)
     if not answers(target.partner):
         settings = broker_settings(broker)
         print(
             f"nothing answers on the default ports: starting the system (its log: {log_path.name})"
         )
-        _local_stack(stack, log_path, lambda output: StackConfig(output=output, **settings))
+        local = _local_stack(stack, log_path, lambda output: StackConfig(output=output, **settings))
         how, started_broker = "started on the default ports", _started_broker(settings)
+        parts = own_parts(lambda: local.pids)
     if not answers(target.internal):
         print(f"nothing answers at {target.internal}: internal routes go to {target.partner}")
         target = Target(target.partner, target.partner, target.sandbox)
-    return System(target, how, started_broker)
+    return System(target, how, started_broker, parts)
