@@ -15,80 +15,50 @@ import re
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psutil
 
 import local_defaults
+from bench.cpu import CpuMeter, Part, cpu_deltas, recorded_parts
 from bench.probe import machine
 from bench.run import RESULTS_DIR
 from bench.scenarios import SCENARIOS
 from bench.target import Target
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
-
-# How each process of the local system is recognised in `ps` (PostgreSQL: all its processes).
-PROCESSES = {
-    "broker": "tansu",
-    "postgres": "postgres",
-    "launcher": "-m launcher",
-    "ingress": "-m ingress",
-    "worker": "-m processors",
-    "sandbox": "-m sandbox",
-}
+from launcher.config import DEFAULT_RUN_DIR
 
 
-def system_processes() -> dict[str, list[psutil.Process]]:
-    found: dict[str, list[psutil.Process]] = {}
-    for process in psutil.process_iter(["cmdline", "name"]):
-        command = " ".join(process.info["cmdline"] or [])
-        for name, needle in PROCESSES.items():
-            if process.info["name"] == needle if name == "postgres" else needle in command:
-                found.setdefault(name, []).append(process)
-                break
-    return found
-
-
-def resident_mib() -> dict[str, float]:
-    """Memory of each part of the system, MiB: proportional set size (PSS), so that memory
-    PostgreSQL's processes share is counted once; summed when several processes match."""
+def resident_mib(parts: list[Part]) -> dict[str, float]:
+    """Memory of each part of the system, MiB: proportional set size (PSS) of the process
+    and its descendants, so that memory PostgreSQL's processes share is counted once."""
     totals: dict[str, float] = {}
-    for name, processes in system_processes().items():
-        for process in processes:
-            with contextlib.suppress(psutil.Error):
-                mib = process.memory_full_info().pss / 2**20
-                totals[name] = round(totals.get(name, 0.0) + mib, 1)
+    for part in parts:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(part.pid)
+            tree = [root, *root.children(recursive=True)] if part.tree else [root]
+            mib = 0.0
+            for process in tree:
+                with contextlib.suppress(psutil.Error):
+                    mib += process.memory_full_info().pss / 2**20
+            totals[part.name] = round(mib, 1)
     return totals
 
 
-class CpuMeter:
-    """CPU % of one core per part of the system since the last reading.
+class CpuShare:
+    """CPU % of one core per part of the system since the last reading."""
 
-    Processes are looked up again at each reading: PostgreSQL backends come and go (asyncpg
-    replaces idle pool connections), and a new one counts from its start.
-    """
-
-    def __init__(self) -> None:
-        self._last = self._times()
-        self._at = time.monotonic()
-
-    @staticmethod
-    def _times() -> dict[tuple[str, int], float]:
-        times: dict[tuple[str, int], float] = {}
-        for name, processes in system_processes().items():
-            for process in processes:
-                with contextlib.suppress(psutil.Error):
-                    cpu = process.cpu_times()
-                    times[(name, process.pid)] = cpu.user + cpu.system
-        return times
+    def __init__(self, meter: CpuMeter) -> None:
+        self._meter = meter
+        self._last, self._at = meter.read(), time.monotonic()
 
     def read(self) -> dict[str, int]:
-        now, times = time.monotonic(), self._times()
+        reading, now = self._meter.read(), time.monotonic()
+        used = cpu_deltas(self._last, reading)
         elapsed = now - self._at
-        used: dict[str, float] = {}
-        for (name, pid), total in times.items():
-            used[name] = used.get(name, 0.0) + total - self._last.get((name, pid), 0.0)
-        self._last, self._at = times, now
-        return {name: round(100 * used.get(name, 0.0) / elapsed) for name in PROCESSES}
+        self._last, self._at = reading, now
+        return {name: round(100 * (s or 0.0) / elapsed) for name, s in used.items()}
 
 
 def awaiting_replies(ingress: str) -> float:
@@ -104,28 +74,35 @@ def main() -> None:
     parser.add_argument("--sandbox", default=local_defaults.SANDBOX_URL)
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("-c", "--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the `make run`'s run directory"
+    )
     args = parser.parse_args()
+    parts = recorded_parts(args.run_dir)
+    names = [part.name for part in parts()]
+    if not names:
+        raise SystemExit(f"no running system recorded in {args.run_dir} (start `make run`)")
     ensure_wrk()
     scenario = SCENARIOS["authorize"]
     assert scenario.setup is not None
     scenario.setup(Target(args.ingress, args.internal, args.sandbox))
     url = f"{args.ingress}{scenario.path}"
     started_at = datetime.now(UTC)
-    memory = [resident_mib()]
+    memory = [resident_mib(parts())]
     minutes: list[LoadResult] = []
     cpu_by_minute: list[dict[str, int]] = []
-    cpu = CpuMeter()
+    cpu = CpuShare(CpuMeter(parts))
     print(f"authorize, concurrency {args.concurrency}, {args.minutes} x 60 s; {machine()}")
     print(
         "minute      rps   p50 ms   p95 ms   p99 ms   max ms  errors   CPU % of a core: "
-        + " ".join(PROCESSES)
+        + " ".join(names)
     )
     for minute in range(1, args.minutes + 1):
         result = run_wrk(url, args.concurrency, 60, scenario.script())
         minutes.append(result)
         cpu_by_minute.append(cpu.read())
-        memory.append(resident_mib())
-        shares = " ".join(f"{cpu_by_minute[-1][name]:>3}" for name in PROCESSES)
+        memory.append(resident_mib(parts()))
+        shares = " ".join(f"{cpu_by_minute[-1].get(name, 0):>{len(name)}}" for name in names)
         print(
             f"{minute:>6} {result.rps:>8.0f} {result.p50_ms:>8.1f} {result.p95_ms:>8.1f} "
             f"{result.p99_ms:>8.1f} {result.max_ms:>8.1f} {result.errors:>7}   {shares}",
@@ -139,7 +116,7 @@ def main() -> None:
     print(f"\nlast minute / first minute: {share:.2f}; {total} requests, {errors} errors")
     middle = len(memory) // 2
     print(f"memory (PSS), MiB      start  minute {middle:<2}     end")
-    for name in PROCESSES:
+    for name in names:
         start, half, end = (memory[i].get(name, 0.0) for i in (0, middle, -1))
         print(f"  {name:<18} {start:>7.1f} {half:>10.1f} {end:>7.1f}")
     print(f"requests awaiting a reply after the run: {waiting:.0f}")
