@@ -22,8 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -107,20 +106,20 @@ class KafkaGateway:
         self._lost = True
         self.pending.fail_all(BrokerLost("the broker was lost with its data"))
         log.warning("broker_lost", waiting_requests_failed=True)
-        self._then(self._close())
+        self._then(self._close)
 
     def broker_replaced(self) -> None:
         """A new broker with the topics runs: open new clients (retried until they open)."""
-        self._then(self._reopen())
+        self._then(self._reopen)
 
-    def _then(self, step: Coroutine[Any, Any, None]) -> None:
+    def _then(self, step: Callable[[], Awaitable[None]]) -> None:
         previous = self._switch
 
         async def after_previous() -> None:
             if previous is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await previous
-            await step
+            await step()
 
         self._switch = asyncio.create_task(after_previous(), name="broker-switch")
 
