@@ -43,7 +43,7 @@ STACK_ENV: dict[str, str] = {
 }
 HEALTHY_WITHIN_S = 90.0
 # Modules whose tests also run on Apache Kafka: request/reply, the faults, authorize, and
-# the operator tools (dead letters, trace, reconcile).
+# the operator tools (dead letters, trace, reconcile, the dashboards and alerts).
 KAFKA_LEG = frozenset(
     {
         "foundation/test_request_reply.py",
@@ -55,7 +55,8 @@ KAFKA_LEG = frozenset(
         "ops/test_prometheus.py",
     }
 )
-# Modules that run on Apache Kafka only (what they show cannot hold on a memory-only broker).
+# Modules that run on Apache Kafka only (what they show cannot hold on a memory-only broker,
+# or needs a topic setting only Kafka enforces).
 KAFKA_ONLY = frozenset(
     {"foundation/test_broker_fault_under_load.py", "ops/test_redrive_refused.py"}
 )
