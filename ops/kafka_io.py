@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -150,15 +151,25 @@ class Produced:
     offset: int
 
 
+def producer_options(settings: OpsSettings) -> dict[str, Any]:
+    """The re-drive producer's settings. A re-drive is recorded as done (and then refused
+    without --force) once its send returns, so a returned send must mean the message is
+    safe: acks=all, every in-sync replica has it (acks=1 loses it with a failing leader).
+    Not idempotent: that producer retries without end on a broker that cannot take the
+    message, and a duplicate re-drive only repeats idempotent steps anyway."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "acks": "all",
+        "request_timeout_ms": int(settings.ops_send_timeout_s * 1000),
+        **settings.kafka_auth().client_options(),
+    }
+
+
 class Producer:
     """One producer for a command's re-drives."""
 
     def __init__(self, settings: OpsSettings, rotation: TopicRotation) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks=1,
-            **settings.kafka_auth().client_options(),
-        )
+        self._producer = AIOKafkaProducer(**producer_options(settings))
         self._rotation = rotation
 
     async def __aenter__(self) -> Producer:

@@ -24,5 +24,8 @@ class OpsSettings(KafkaSaslSettings):
     # Seconds per slot of the rotated topics on the embedded broker (messaging/rotation.py);
     # unset: found out from the broker (see ops/kafka_io.py).
     kafka_topic_rotation_s: float | None = Field(default=None, ge=0, le=3600)
+    # How long a re-drive's send may wait for the broker to store it on every in-sync
+    # replica before the command gives up (and records nothing).
+    ops_send_timeout_s: float = Field(default=10.0, gt=0, le=120)
     # Who is at the keyboard, for the audit lines of re-drives.
     ops_operator: str = Field(default_factory=getpass.getuser)

@@ -42,17 +42,23 @@ STACK_ENV: dict[str, str] = {
     "KAFKA_SESSION_TIMEOUT_S": "6",
 }
 HEALTHY_WITHIN_S = 90.0
-# Modules whose tests also run on Apache Kafka: request/reply, the faults, authorize.
+# Modules whose tests also run on Apache Kafka: request/reply, the faults (the broker
+# killed under load too), authorize, and the operator tools (dead letters, trace, reconcile, the dashboards and alerts).
 KAFKA_LEG = frozenset(
     {
         "foundation/test_request_reply.py",
         "foundation/test_self_healing.py",
         "payments/test_authorize.py",
         "foundation/test_broker_fault_under_load.py",
+        "ops/test_dead_letters.py",
+        "ops/test_trace.py",
+        "ops/test_reconcile.py",
+        "ops/test_prometheus.py",
     }
 )
-# Modules that run on Apache Kafka only (what they show cannot hold on a memory-only broker).
-KAFKA_ONLY: frozenset[str] = frozenset()
+# Modules that run on Apache Kafka only (what they show needs a topic setting only Kafka
+# enforces).
+KAFKA_ONLY = frozenset({"ops/test_redrive_refused.py"})
 INTEGRATION_DIR = Path(__file__).resolve().parent
 
 

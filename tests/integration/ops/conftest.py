@@ -26,14 +26,23 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def ops_env(stack: RunningStack) -> dict[str, str]:
-    return {
+    env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
         "DATABASE_URL": stack.database_url,
         "PAYMENTS_SERVICE_URL": f"{stack.sandbox_url}/contractor-merch-payments",
-        "KAFKA_TOPIC_ROTATION_S": str(stack.local.stack.rotation.period_s),
         "OPS_OPERATOR": "integration-test",
+        # A re-drive the broker refuses fails within seconds, not the default ten.
+        "OPS_SEND_TIMEOUT_S": "5",
     }
+    env.pop("KAFKA_TOPIC_ROTATION_S", None)
+    rotation = stack.local.stack.rotation
+    if rotation.enabled:
+        # The test stacks' period is not the local run's default the tools would assume.
+        # On Kafka nothing rotates and, as at an operator's shell, nothing is set: the
+        # tools find that out from the broker.
+        env["KAFKA_TOPIC_ROTATION_S"] = str(rotation.period_s)
+    return env
 
 
 def ops_command(*args: str) -> list[str]:
@@ -134,8 +143,9 @@ QUIET_POLL_ENV = {"PAYMENT_POLL_INTERVAL": "60", "PAYMENT_ACCEPTANCE_TIMEOUT": "
 
 
 @pytest.fixture(scope="session")
-def quiet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with own_stack(tmp_path_factory.mktemp("ops-stack"), env=QUIET_POLL_ENV) as running:
+def quiet_stack(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[RunningStack]:
+    run_dir = tmp_path_factory.mktemp(f"ops-stack-{broker}")
+    with own_stack(run_dir, env=QUIET_POLL_ENV, broker=broker) as running:
         yield running
 
 
