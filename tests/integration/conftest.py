@@ -43,7 +43,8 @@ STACK_ENV: dict[str, str] = {
 }
 HEALTHY_WITHIN_S = 90.0
 # Modules whose tests also run on Apache Kafka: request/reply, the faults (the broker
-# killed under load too), authorize, and the operator tools (dead letters, trace, reconcile, the dashboards and alerts).
+# killed under load too), authorize, and the operator tools (dead letters, trace,
+# reconcile, the dashboards and alerts).
 KAFKA_LEG = frozenset(
     {
         "foundation/test_request_reply.py",
