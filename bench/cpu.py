@@ -13,6 +13,7 @@ The pids come from the launcher: the bench's own system knows its children; a ru
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -206,6 +207,7 @@ def _lock_holder(path: Path) -> int | None:
     """The launcher's pid, if the lock names a live launcher."""
     with contextlib.suppress(OSError, ValueError, psutil.Error):
         pid = int(path.read_text().strip())
-        if "launcher" in " ".join(psutil.Process(pid).cmdline()):
+        args = psutil.Process(pid).cmdline()
+        if ("-m", "launcher") in itertools.pairwise(args):
             return pid
     return None
