@@ -1,9 +1,12 @@
 """Concurrent work inside a partition, in order per key, with a safe commit point.
 
 Like Confluent's Parallel Consumer in key-order mode: messages with different keys run
-at the same time, messages with the same key one after another in offset order. Work in
-flight is bounded per partition and per worker, so a caller that submits past a bound
-waits (and Faust, whose buffer then fills, pauses the partition: backpressure).
+at the same time, messages with the same key one after another in offset order. Messages
+taken are bounded per worker: a caller that submits past that bound waits (and Faust,
+whose buffer then fills, stops fetching: backpressure). How many of one partition's
+messages run at once is bounded too, but a message over that bound waits in its own
+task, never in the caller: an agent's stream carries all its partitions, and one busy
+partition must not stop the others (head-of-line blocking).
 
 For each partition the offset that may be committed is the lowest offset not finished,
 or one past the highest submitted when all are finished: it never passes unfinished
@@ -47,7 +50,8 @@ class CommitPoints(Protocol):
 class PartitionProgress:
     """Offsets of one partition taken and not finished; where a commit may go."""
 
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, key: Hashable = None) -> None:
+        self.key = key  # the partition
         self.slots = asyncio.Semaphore(max_in_flight)
         self._unfinished: deque[int] = deque()  # ascending
         self._finished_early: set[int] = set()  # finished while a lower one is not
@@ -122,31 +126,26 @@ class KeyedConcurrency:
         on_finished: Callable[[], object] | None = None,
         still_ours: Callable[[], bool] = lambda: True,
     ) -> bool:
-        """Start `work` once the bounds allow; False when it was not started.
+        """Take `work` once the worker's bound allows; False when it was not taken.
 
-        Returns as soon as the work is started, not finished. A message without a key has
-        no order to keep. `still_ours` is asked after any wait: a message of a partition
+        Returns as soon as the work is taken, not finished: it runs when its key's earlier
+        work has ended and its partition's bound allows. A message without a key has no
+        order to keep. `still_ours` is asked after any wait: a message of a partition
         revoked meanwhile is left for its next owner. `on_finished` runs when the work
-        has ended, failed included (not when it was cancelled).
+        has ended, failed included (not when it was cancelled or left).
         """
         if self._closing:
             return False
-        progress = self._partitions.get(partition)
-        if progress is None:
-            progress = self._partitions[partition] = PartitionProgress(self._per_partition)
-        if progress.slots.locked():
-            BOUND_REACHED.labels("partition").inc()
-        await progress.slots.acquire()
         if self._slots.locked():
             BOUND_REACHED.labels("worker").inc()
-        try:
-            await self._slots.acquire()
-        except BaseException:
-            progress.slots.release()
-            raise
-        if self._closing or self._partitions.get(partition) is not progress or not still_ours():
+        await self._slots.acquire()
+        progress = self._partitions.get(partition)
+        if progress is None:
+            progress = self._partitions[partition] = PartitionProgress(
+                self._per_partition, partition
+            )
+        if self._closing or not still_ours():
             self._slots.release()
-            progress.slots.release()
             return False
         progress.take(offset)
         previous: asyncio.Future[None] | None = None
@@ -156,7 +155,7 @@ class KeyedConcurrency:
             previous = self._tails.get(lane)
             self._tails[lane] = done
         task = asyncio.create_task(
-            self._run(work, progress, offset, previous, done, lane, on_finished)
+            self._run(work, progress, offset, previous, done, lane, on_finished, still_ours)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -172,11 +171,19 @@ class KeyedConcurrency:
         done: asyncio.Future[None],
         lane: tuple[Hashable, bytes] | None,
         on_finished: Callable[[], object] | None,
+        still_ours: Callable[[], bool],
     ) -> None:
         finished = False
+        slot = False
         try:
             if previous is not None:
                 await asyncio.wait({previous})  # not `await previous`: never cancel it
+            if progress.slots.locked():
+                BOUND_REACHED.labels("partition").inc()
+            await progress.slots.acquire()
+            slot = True
+            if self._partitions.get(progress.key) is not progress or not still_ours():
+                return  # revoked while it waited: left for the partition's next owner
             try:
                 await work()
             except Exception:
@@ -194,7 +201,8 @@ class KeyedConcurrency:
             if lane is not None and self._tails.get(lane) is done:
                 del self._tails[lane]
             self._slots.release()
-            progress.slots.release()
+            if slot:
+                progress.slots.release()
             IN_FLIGHT.dec()
 
     async def close(self, grace_s: float) -> None:

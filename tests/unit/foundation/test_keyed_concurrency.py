@@ -76,19 +76,18 @@ async def test_messages_with_the_same_key_run_one_after_another_in_offset_order(
     assert log == ["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]
 
 
-async def test_a_partition_takes_no_more_than_its_bound_until_one_finishes() -> None:
+async def test_a_partition_runs_no_more_than_its_bound_and_holds_up_no_other() -> None:
     keyed, log = KeyedConcurrency(100, 2), list[str]()
     gates = [Gate(log, str(i)) for i in range(3)]
-    await keyed.submit(P0, 0, b"a", gates[0])
-    await keyed.submit(P0, 1, b"b", gates[1])
-    third = asyncio.create_task(keyed.submit(P0, 2, b"c", gates[2]))
+    for offset, gate in enumerate(gates):  # the caller (an agent's stream) never waits
+        assert await asyncio.wait_for(keyed.submit(P0, offset, f"k{offset}".encode(), gate), 1)
     other = Gate(log, "other")
-    await keyed.submit(P1, 0, b"d", other)  # another partition is not held up
+    await asyncio.wait_for(keyed.submit(P1, 0, b"d", other), 1)  # the stream goes on
     await settle()
-    assert not third.done() and not gates[2].started.is_set()
+    assert not gates[2].started.is_set()  # over P0's bound: waits in its own task
     assert other.started.is_set()
+    assert keyed.committable(P0) == 0
     gates[0].release.set()
-    assert await asyncio.wait_for(third, 1) is True
     await asyncio.wait_for(gates[2].started.wait(), 1)
     await release_and_close(keyed, *gates, other)
 
@@ -152,15 +151,21 @@ async def test_a_failing_work_still_finishes_and_lets_its_key_go_on() -> None:
 async def test_a_revoked_partition_is_not_committed_and_its_waiting_message_not_run() -> None:
     keyed, log = KeyedConcurrency(10, 1), list[str]()
     running, waiting = Gate(log, "running"), Gate(log, "waiting")
+    acked: list[int] = []
     await keyed.submit(P0, 0, b"a", running)
-    blocked = asyncio.create_task(keyed.submit(P0, 1, b"b", waiting))
+    await keyed.submit(P0, 1, b"b", waiting, on_finished=lambda: acked.append(1))
     await settle()
     keyed.forget([P0])
     assert keyed.committable(P0) is None
     running.release.set()  # the old work ends after the revocation...
-    assert await asyncio.wait_for(blocked, 1) is False  # ...and the next is left for the owner
-    assert not waiting.started.is_set()
-    assert keyed.committable(P0) is None
+    await asyncio.wait_for(_until(lambda: keyed.in_flight == 0), 1)
+    assert not waiting.started.is_set()  # ...and the next is left for the owner
+    assert acked == [] and keyed.committable(P0) is None
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
 
 
 async def test_work_redelivered_after_a_revocation_runs_after_the_old_work_of_its_key() -> None:
