@@ -21,9 +21,12 @@ from launcher.supervisor import ChildSpec
 
 BROKERS = ("kafka", "tansu")
 # How long a fetch may wait for data, per broker, unless KAFKA_FETCH_MAX_WAIT_MS is set.
-# Tansu holds every fetch for its full wait (each hop costs it); Kafka answers as soon as
-# data is there, so a long wait only saves idle polling.
-FETCH_WAIT_MS = {"kafka": 500, "tansu": 15}
+# Tansu holds every fetch for its full wait (each hop costs it). Kafka answers as soon as
+# data is there, but aiokafka sends one fetch per broker at a time and leaves out of it
+# the partitions whose records the application has not consumed yet: those wait for the
+# fetch in flight, up to its whole wait. At 500 ms that stalled authorize at c=128 in
+# 0.7 s cycles (314 rps, p99 756 ms); at 20 ms 541 rps, p99 390 ms, for some idle polls.
+FETCH_WAIT_MS = {"kafka": 20, "tansu": 15}
 
 
 class BrokerEngine(Protocol):
