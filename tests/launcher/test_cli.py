@@ -80,6 +80,8 @@ def launcher_fields(run_dir: Path) -> dict[str, Any]:
         "broker_port": free_port(),
         "postgres_port": free_port(),
         "ingress_ports": [free_port()],
+        # Never the defaults: a `make run` on this machine holds them.
+        "ingress_internal_ports": [free_port()],
         "sandbox_port": free_port(),
         "workers": 2,
         "worker_web_ports": [free_port(), free_port()],
