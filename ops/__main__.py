@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError
 
 from ops import dead_letters, reconcile, trace
 from ops.settings import OpsSettings
+from processors.settings import parse_settings
 
 DESCRIPTION = """\
 Tools for the on-call engineer, against the local run (`make run`) or any cluster the
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # The client libraries' own connection warnings would repeat the one line printed below.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    settings = OpsSettings()
+    # A bad setting: one line naming the variable, never its value (it may be a secret).
+    settings = parse_settings(OpsSettings, "ops")
     try:
         code: int = asyncio.run(args.run(settings, args))
     except (OSError, TimeoutError, KafkaError) as exc:
