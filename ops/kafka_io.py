@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from launcher.config import DEFAULT_TOPIC_ROTATION_S
 from messaging import headers as h
@@ -77,9 +78,7 @@ async def read_dead_letters(
         await consumer.start()
         if DEAD_LETTERS not in await consumer.topics():
             return []
-        # Its partitions as topics.yaml declares them: Kafka's metadata at start names no
-        # topic for a consumer that subscribes to none.
-        partitions = next(t.partitions for t in declared_topics() if t.name == DEAD_LETTERS)
+        partitions = await _dead_letter_partitions(settings)
         tps = [TopicPartition(DEAD_LETTERS, p) for p in range(partitions)]
         if not tps:
             return []
@@ -112,6 +111,26 @@ async def read_dead_letters(
         return sorted(letters, key=lambda d: (d.partition, d.offset))
     finally:
         await consumer.stop()
+
+
+async def _dead_letter_partitions(settings: OpsSettings) -> int:
+    """How many partitions the (existing) dead-letter topic has: as the broker describes
+    it (a consumer that subscribes to nothing learns no topic's partitions), never fewer
+    than topics.yaml declares, which is what is left when the broker cannot say."""
+    declared = next(t.partitions for t in declared_topics() if t.name == DEAD_LETTERS)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=5000,
+        **settings.kafka_auth().client_options(),
+    )
+    try:
+        await admin.start()
+        described = await admin.describe_topics([DEAD_LETTERS])
+        return max(declared, len(described[0]["partitions"]))
+    except (KafkaError, IndexError, KeyError):
+        return declared
+    finally:
+        await admin.close()
 
 
 def _dead_letter(partition: int, record: object) -> DeadLetter:
